@@ -1,0 +1,49 @@
+"""Bilinear resize with the TF1 `tf.image.resize_bilinear` convention.
+
+The FVD reference (google-research/frechet_video_distance) resizes frames with TF1's
+`resize_bilinear(align_corners=False)`, whose source coordinate is ``dst * in/out`` with no
+half-pixel offset (``half_pixel_centers=False``). torch's and TF2's bilinear resize use the
+half-pixel convention and give different pixels, hence different FVDs. We write the resize as two
+small interpolation matrices, so a frame is resized with two matmuls.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+
+@functools.lru_cache(maxsize=32)
+def _interpolation_matrix(in_size: int, out_size: int) -> torch.Tensor:
+    """[out_size, in_size] float32 weights of TF1 bilinear interpolation along one axis."""
+    # TF computes the scale and the source coordinate in float32 (image_resizer_state.h,
+    # CalculateResizeScale and the legacy scaler: in = out_index * scale).
+    scale = torch.tensor(in_size, dtype=torch.float32) / torch.tensor(out_size, dtype=torch.float32)
+    src = torch.arange(out_size, dtype=torch.float32) * scale
+    lo = torch.floor(src).to(torch.int64).clamp(max=in_size - 1)
+    hi = torch.clamp(lo + 1, max=in_size - 1)
+    frac = src - torch.floor(src)
+    weights = torch.zeros(out_size, in_size, dtype=torch.float32)
+    rows = torch.arange(out_size)
+    weights.index_put_((rows, lo), 1.0 - frac, accumulate=True)
+    weights.index_put_((rows, hi), frac, accumulate=True)
+    return weights
+
+
+def resize_bilinear_tf1(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize channels-last frames ``[..., H, W, C]`` to ``size = (h, w)`` like TF1.
+
+    Matches ``tf.compat.v1.image.resize_bilinear(frames, size, align_corners=False)``
+    (``half_pixel_centers=False``). Returns float32.
+    """
+    if frames.ndim < 3:
+        raise ValueError(f"expected frames [..., H, W, C], got shape {tuple(frames.shape)}")
+    out_h, out_w = size
+    in_h, in_w = frames.shape[-3], frames.shape[-2]
+    x = frames.to(torch.float32)
+    wy = _interpolation_matrix(in_h, out_h).to(x.device)
+    wx = _interpolation_matrix(in_w, out_w).to(x.device)
+    # [..., H, W, C] -> rows: [..., h, W, C]; then columns: [..., h, w, C].
+    x = torch.einsum("yh,...hwc->...ywc", wy, x)
+    return torch.einsum("xw,...ywc->...yxc", wx, x)

@@ -1,0 +1,1 @@
+"""Dataset readers: local files only, never a silent download."""

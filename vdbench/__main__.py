@@ -1,0 +1,3 @@
+from vdbench.cli import main
+
+main()
