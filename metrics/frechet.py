@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
+from metrics.atomic import atomic_savez
 from metrics.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -103,20 +102,6 @@ class GaussianStats:
         if s.ndim != 1 or so.shape != (s.shape[0], s.shape[0]) or count < 0:
             raise InputError(f"{path}: inconsistent statistics shapes {s.shape}, {so.shape}")
         return cls(s.shape[0], count, s, so)
-
-
-def atomic_savez(path: str | os.PathLike, **arrays: np.ndarray) -> None:
-    """np.savez to a temporary file beside ``path``, then os.replace: never half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def symmetric_sqrt(mat: np.ndarray, eps: float = 1e-10) -> np.ndarray:

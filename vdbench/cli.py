@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-import sys
 
 import click
 
 from vdbench import __version__
-
-
-def _one_line_errors(fn):
-    """Turn the library's user-facing errors into one line on stderr and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from metrics.errors import InputError, WeightsUnavailableError
-
-        try:
-            return fn(*args, **kwargs)
-        except (InputError, WeightsUnavailableError, FileNotFoundError) as err:
-            click.echo(f"error: {err}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -33,3 +15,12 @@ def _one_line_errors(fn):
 def main(verbose: bool) -> None:
     """vdbench: benchmarks and metrics for video generative models (Ho et al. 2022)."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+
+
+# Commands live one module per idea; importing them stays light (heavy imports happen inside).
+from vdbench.cmd_metrics import features, fvd, stats, weights  # noqa: E402
+
+main.add_command(fvd)
+main.add_command(features)
+main.add_command(stats)
+main.add_command(weights)

@@ -1,0 +1,142 @@
+"""Generic video sources: a .npy/.npz array [N, T, H, W, 3], a video file, or a folder of them.
+
+Sources stream batches of clips, so a 2,048-clip set never sits in memory as float, and every
+problem (missing file, truncated video, inconsistent shapes, too few frames) is an
+`InputError` naming the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from metrics.errors import InputError
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".gif", ".webm", ".mov", ".mkv")
+
+
+def decode_video(path: Path) -> np.ndarray:
+    """All frames of a video file as uint8 [T, H, W, 3] (PyAV)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    except (av.error.FFmpegError, IndexError, ValueError) as err:
+        raise InputError(f"{path}: cannot decode video ({err})") from err
+    if not frames:
+        raise InputError(f"{path}: no video frames could be decoded")
+    return np.stack(frames)
+
+
+def cut_clips(video: np.ndarray, frames: Optional[int], clips: int, source: str) -> np.ndarray:
+    """Consecutive, non-overlapping clips [clips, frames, H, W, 3] from the start of ``video``."""
+    if frames is None:
+        if clips != 1:
+            raise InputError(f"{source}: clips per video > 1 needs a clip length (frames)")
+        return video[None]
+    need = frames * clips
+    if video.shape[0] < need:
+        raise InputError(
+            f"{source}: has {video.shape[0]} frames, {need} needed ({clips} clip(s) × {frames})"
+        )
+    return video[:need].reshape(clips, frames, *video.shape[1:])
+
+
+@dataclass
+class ArraySource:
+    """Clips from a [N, T, H, W, 3] array in a .npy (memory-mapped) or .npz file."""
+
+    path: Path
+    array: np.ndarray
+    frames: Optional[int] = None
+
+    def __len__(self) -> int:
+        return self.array.shape[0]
+
+    def batches(self, batch_size: int) -> Iterator[np.ndarray]:
+        for start in range(0, len(self), batch_size):
+            batch = np.array(self.array[start:start + batch_size])  # writable copy of a slice
+            yield batch if self.frames is None else batch[:, :self.frames]
+
+
+@dataclass
+class VideoFilesSource:
+    """Clips cut from video files, decoded one file at a time."""
+
+    files: list[Path]
+    frames: Optional[int] = None
+    clips_per_video: int = 1
+
+    def __len__(self) -> int:
+        return len(self.files) * self.clips_per_video
+
+    def batches(self, batch_size: int) -> Iterator[np.ndarray]:
+        pending: list[np.ndarray] = []
+        shape = None
+        for path in self.files:
+            clips = cut_clips(decode_video(path), self.frames, self.clips_per_video, str(path))
+            if shape is None:
+                shape = clips.shape[1:]
+            elif clips.shape[1:] != shape:
+                raise InputError(
+                    f"{path}: clip shape {clips.shape[1:]} differs from {shape} of "
+                    f"{self.files[0]}; all videos of one side must match (set --frames)"
+                )
+            pending.extend(clips)
+            while len(pending) >= batch_size:
+                yield np.stack(pending[:batch_size])
+                pending = pending[batch_size:]
+        if pending:
+            yield np.stack(pending)
+
+
+def _load_array(path: Path) -> np.ndarray:
+    try:
+        if path.suffix == ".npy":
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        with np.load(path, allow_pickle=False) as data:
+            keys = list(data.keys())
+            key = "videos" if "videos" in keys else (keys[0] if len(keys) == 1 else None)
+            if key is None:
+                raise InputError(f"{path}: an .npz of videos needs one array or a 'videos' key, "
+                                 f"found {keys}")
+            return data[key]
+    except InputError:
+        raise
+    except (OSError, ValueError, EOFError) as err:
+        raise InputError(f"{path}: cannot read array ({err})") from err
+
+
+def _check_array(path: Path, array: np.ndarray) -> None:
+    if array.ndim != 5 or array.shape[-1] != 3:
+        raise InputError(f"{path}: expected videos [N, T, H, W, 3], got shape {array.shape}")
+    if array.dtype != np.uint8 and array.dtype.kind != "f":
+        raise InputError(f"{path}: expected uint8 (or float with --value-range), got {array.dtype}")
+
+
+def open_source(path: str | Path, frames: Optional[int] = None, clips_per_video: int = 1):
+    """An array file, a video file or a folder of video files as a clip source."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        if not files:
+            raise InputError(f"{path}: folder holds no video files ({', '.join(VIDEO_SUFFIXES)})")
+        return VideoFilesSource(files, frames, clips_per_video)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return VideoFilesSource([path], frames, clips_per_video)
+    if path.suffix in (".npy", ".npz"):
+        array = _load_array(path)
+        _check_array(path, array)
+        if clips_per_video != 1:
+            raise InputError(f"{path}: clips per video applies to video files, not arrays")
+        if frames is not None and array.shape[1] < frames:
+            raise InputError(f"{path}: has {array.shape[1]} frames per video, {frames} requested")
+        return ArraySource(path, array, frames)
+    raise InputError(f"{path}: unsupported input; use .npy/.npz, a video file or a folder")

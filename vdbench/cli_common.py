@@ -1,0 +1,52 @@
+"""Options and error handling shared by the CLI commands."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+
+def one_line_errors(fn):
+    """The library's user-facing errors become one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from metrics.errors import InputError, WeightsUnavailableError
+
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, WeightsUnavailableError) as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def input_options(fn):
+    """Options for reading videos and running a feature network over them."""
+    options = [
+        click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1),
+                     help="Videos per network call."),
+        click.option("--threads", default=None, type=click.IntRange(min=1),
+                     help="CPU threads for torch (default: torch's choice)."),
+        click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ..."),
+        click.option("--frames", default=None, type=click.IntRange(min=1),
+                     help="Frames per clip (default: the whole video / array)."),
+        click.option("--clips-per-video", default=1, show_default=True,
+                     type=click.IntRange(min=1),
+                     help="Consecutive clips of --frames frames cut from each video file."),
+        click.option("--value-range", default=None, type=click.Choice(["0-255", "0-1", "-1-1"]),
+                     help="Value range of float arrays (required for float input)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def set_threads(threads):
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
