@@ -55,7 +55,28 @@ def _pad_same(x: torch.Tensor, kernel, stride, value: float = 0.0) -> torch.Tens
 
 
 def max_pool_same(x: torch.Tensor, kernel, stride) -> torch.Tensor:
+    """TF 'SAME' max-pool. Where the padding is (p, p) or (p, p + 1) on every axis, torch's
+    implicit −inf padding with ceil_mode reproduces it without materialising a padded copy."""
+    pads = [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], kernel, stride)]
+    before = [b for b, _ in pads]
+    out = [math.ceil(n / s) for n, s in zip(x.shape[2:], stride)]
+    if all(a - b in (0, 1) and 2 * b <= k for (b, a), k in zip(pads, kernel)):
+        y = F.max_pool3d(x, kernel, stride, before, ceil_mode=True)
+        if list(y.shape[2:]) == out:
+            return y
     return F.max_pool3d(_pad_same(x, kernel, stride, value=-math.inf), kernel, stride)
+
+
+def conv_relu(x: torch.Tensor, weight, bias, stride, padding) -> torch.Tensor:
+    """relu(conv3d(x)); on CPU inference, one oneDNN call with the ReLU fused (same math)."""
+    if _FUSED and x.device.type == "cpu" and not torch.is_grad_enabled():
+        return torch.ops.mkldnn._convolution_pointwise(
+            x, weight, bias, list(padding), list(stride), [1, 1, 1], 1, "relu", [], "")
+    return F.relu_(F.conv3d(x, weight, bias, stride, padding))
+
+
+_FUSED = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn,
+                                                          "_convolution_pointwise")
 
 
 class Unit3D(nn.Module):
@@ -72,9 +93,9 @@ class Unit3D(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.symmetric:
             pad = tuple(k // 2 for k in self.kernel)
-            return F.relu(F.conv3d(x, self.weight, self.bias, self.stride, pad))
-        x = _pad_same(x, self.kernel, self.stride)
-        return F.relu(F.conv3d(x, self.weight, self.bias, self.stride))
+            return conv_relu(x, self.weight, self.bias, self.stride, pad)
+        return conv_relu(_pad_same(x, self.kernel, self.stride), self.weight, self.bias,
+                         self.stride, (0, 0, 0))
 
 
 class InceptionBlock(nn.Module):
