@@ -24,3 +24,7 @@ main.add_command(fvd)
 main.add_command(features)
 main.add_command(stats)
 main.add_command(weights)
+
+from vdbench.cmd_data import data  # noqa: E402
+
+main.add_command(data)
