@@ -28,3 +28,8 @@ main.add_command(weights)
 from vdbench.cmd_data import data  # noqa: E402
 
 main.add_command(data)
+
+from vdbench.cmd_table import protocols, table  # noqa: E402
+
+main.add_command(table)
+main.add_command(protocols)
