@@ -19,15 +19,29 @@ from metrics.errors import InputError
 VIDEO_SUFFIXES = (".mp4", ".avi", ".gif", ".webm", ".mov", ".mkv")
 
 
-def decode_video(path: Path) -> np.ndarray:
-    """All frames of a video file as uint8 [T, H, W, 3] (PyAV)."""
+def iter_frames(path: Path) -> Iterator[np.ndarray]:
+    """Frames of a video file one at a time as uint8 [H, W, 3] (PyAV), for streaming readers.
+
+    A file that cannot be opened or decoded raises `InputError` naming the file, also when the
+    damage is found part-way through.
+    """
     import av
 
     try:
         with av.open(str(path)) as container:
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+            if not container.streams.video:
+                raise InputError(f"{path}: holds no video stream")
+            for frame in container.decode(video=0):
+                yield frame.to_ndarray(format="rgb24")
+    except InputError:
+        raise
     except (av.error.FFmpegError, IndexError, ValueError) as err:
         raise InputError(f"{path}: cannot decode video ({err})") from err
+
+
+def decode_video(path: Path) -> np.ndarray:
+    """All frames of a video file as uint8 [T, H, W, 3] (PyAV)."""
+    frames = list(iter_frames(path))
     if not frames:
         raise InputError(f"{path}: no video frames could be decoded")
     return np.stack(frames)
