@@ -110,7 +110,8 @@ def _check_bair_video(video: np.ndarray, where: str) -> np.ndarray:
 
 
 def bair_tfds(data_dir: str | Path, split: str = "test") -> TfdsVideos:
-    """TFDS ``bair_robot_pushing_small`` from a local ``data_dir``; ``clip(i)`` -> [30, 64, 64, 3]."""
+    """TFDS ``bair_robot_pushing_small`` from a local ``data_dir``; ``clip(i)`` -> uint8
+    [30, 64, 64, 3]."""
     path = find_prepared(Path(data_dir), TFDS_NAME, None, TFDS_HOW)
     dataset = TfdsVideos(path, split, CAMERA, _check_bair_video)
     shape = dataset.feature_shape()

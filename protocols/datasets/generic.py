@@ -1,5 +1,8 @@
 """Generic video sources: a .npy/.npz array [N, T, H, W, 3], a video file, or a folder of them.
 
+`open_source` gives the batch streams the metric commands read; `open_videos` gives the same data
+as a `VideoDataset` (random access, seeded selection; see `protocols.datasets.base`).
+
 Sources stream batches of clips, so a 2,048-clip set never sits in memory as float, and every
 problem (missing file, truncated video, inconsistent shapes, too few frames) is an
 `InputError` naming the file.
@@ -15,6 +18,7 @@ from typing import Optional
 import numpy as np
 
 from metrics.errors import InputError
+from protocols.datasets.base import VideoDataset
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".gif", ".webm", ".mov", ".mkv")
 
@@ -154,3 +158,59 @@ def open_source(path: str | Path, frames: Optional[int] = None, clips_per_video:
             raise InputError(f"{path}: has {array.shape[1]} frames per video, {frames} requested")
         return ArraySource(path, array, frames)
     raise InputError(f"{path}: unsupported input; use .npy/.npz, a video file or a folder")
+
+
+class ArrayVideos(VideoDataset):
+    """Videos of a [N, T, H, W, 3] uint8 array (.npy memory-mapped, or .npz) as a dataset."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if self.path.suffix not in (".npy", ".npz") or not self.path.is_file():
+            raise InputError(f"{self.path}: expected an existing .npy or .npz file of videos")
+        self.array = _load_array(self.path)
+        _check_array(self.path, self.array)
+        if self.array.dtype != np.uint8:
+            raise InputError(f"{self.path}: dataset videos must be uint8, got {self.array.dtype}")
+        self.name = str(self.path)
+
+    def __len__(self) -> int:
+        return self.array.shape[0]
+
+    def _read(self, i: int) -> np.ndarray:
+        return np.array(self.array[i])
+
+
+class FileVideos(VideoDataset):
+    """One video per file (a folder of them, sorted by name), fitted to ``size`` if given."""
+
+    def __init__(self, files: list[Path], size: Optional[int] = None, fit: str = "crop"):
+        self.files, self.size, self.fit = files, size, fit
+        self.name = str(files[0].parent) if files else "videos"
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def locate(self, i: int) -> str:
+        return str(self.files[i])
+
+    def _read(self, i: int) -> np.ndarray:
+        if self.size is None:
+            return decode_video(self.files[i])
+        from protocols.datasets.spatial import read_video
+
+        return read_video(self.files[i], self.size, self.fit)
+
+
+def open_videos(path: str | Path, size: Optional[int] = None, fit: str = "crop"
+                ) -> VideoDataset:
+    """An array file, a video file or a folder of video files as a `VideoDataset`; video files
+    are fitted to ``size`` x ``size`` when ``size`` is given (see `protocols.datasets.spatial`)."""
+    path = Path(path)
+    if path.suffix in (".npy", ".npz"):
+        dataset = ArrayVideos(path)
+        if size is not None and dataset.array.shape[2:4] != (size, size):
+            raise InputError(f"{path}: videos are {dataset.array.shape[2]}x"
+                             f"{dataset.array.shape[3]}, expected {size}x{size}")
+        return dataset
+    source = open_source(path)  # validates the path and lists the video files
+    return FileVideos(source.files, size, fit)

@@ -77,7 +77,8 @@ def _chunks(frames: Iterable[np.ndarray], n: int) -> Iterator[np.ndarray]:
 def read_video(path: Path, size: int = 64, fit: str = "crop") -> np.ndarray:
     """All frames of a video file fitted to uint8 [T, size, size, 3], decoded in a stream so that
     at most a few full-size frames are in memory at once."""
-    parts = [fit_frames(chunk, size, fit, str(path)) for chunk in _chunks(iter_frames(path), _CHUNK)]
+    chunks = _chunks(iter_frames(path), _CHUNK)
+    parts = [fit_frames(chunk, size, fit, str(path)) for chunk in chunks]
     if not parts:
         raise InputError(f"{path}: no video frames could be decoded")
     return np.concatenate(parts)

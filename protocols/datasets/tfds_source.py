@@ -67,11 +67,15 @@ class TfdsVideos(VideoDataset):
         self._transform = transform
         self._builder = tfds.builder_from_directory(str(path))
         splits = self._builder.info.splits
-        if split not in splits:
-            raise InputError(f"{path}: has no split '{split}' (has {', '.join(sorted(splits))})")
-        if feature not in self._builder.info.features:
+        self._parts = split.split("+")  # a union such as "train+test" reads one after the other
+        for part in self._parts:
+            if part not in splits:
+                raise InputError(f"{path}: has no split '{part}' (has "
+                                 f"{', '.join(sorted(splits))})")
+        if feature not in self._builder.info.features.shape:
             raise InputError(f"{path}: has no feature '{feature}'")
-        self._len = splits[split].num_examples
+        self._counts = [splits[part].num_examples for part in self._parts]
+        self._len = sum(self._counts)
         self.name = f"{self._builder.info.full_name} {split} ({path})"
 
     def __len__(self) -> int:
@@ -85,17 +89,26 @@ class TfdsVideos(VideoDataset):
         return f"{self.path} split {self.split} example {i}"
 
     def _stream(self, start: int, stop: int) -> Iterator[np.ndarray]:
+        """Videos ``start..stop-1`` in stored order, across the parts of a split union."""
+        offset = 0
+        for part, count in zip(self._parts, self._counts):
+            lo, hi = max(start - offset, 0), min(stop - offset, count)
+            if lo < hi:
+                yield from self._stream_part(part, lo, hi)
+            offset += count
+
+    def _stream_part(self, part: str, start: int, stop: int) -> Iterator[np.ndarray]:
         tfds = self._tfds
         decoders = tfds.decode.PartialDecoding({self.feature: True})
         try:
-            ds = self._builder.as_dataset(split=f"{self.split}[{start}:{stop}]",
+            ds = self._builder.as_dataset(split=f"{part}[{start}:{stop}]",
                                           shuffle_files=False, decoders=decoders)
             for example in tfds.as_numpy(ds):
                 yield example[self.feature]
         except Exception as err:  # tf.errors.* carry no common base besides Exception
             if isinstance(err, InputError):
                 raise
-            raise InputError(f"{self.path}: cannot read split {self.split} examples "
+            raise InputError(f"{self.path}: cannot read split {part} examples "
                              f"{start}..{stop - 1} ({type(err).__name__}: {err})") from err
 
     def _read(self, i: int) -> np.ndarray:

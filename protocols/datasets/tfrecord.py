@@ -117,12 +117,12 @@ def _fields(buf: memoryview):
         yield number, wire, value
 
 
-def _bytes_list(feature: memoryview) -> list[bytes]:
-    """The values of a Feature's bytes_list (field 1); [] for float/int64 lists."""
-    values = []
+def _bytes_list(feature: memoryview) -> Optional[list[bytes]]:
+    """The values of a Feature's bytes_list (field 1); None for float/int64 lists."""
+    values = None
     for number, wire, value in _fields(feature):
         if number == 1 and wire == 2:  # Feature.bytes_list
-            values += [bytes(v) for n, w, v in _fields(value) if n == 1 and w == 2]
+            values = (values or []) + [bytes(v) for n, w, v in _fields(value) if n == 1 and w == 2]
     return values
 
 
@@ -142,5 +142,7 @@ def example_bytes_features(data: bytes, keys: Optional[set[str]] = None
             parts = {k: v for k, t, v in _fields(entry) if t == 2}
             key = bytes(parts.get(1, b"")).decode("utf-8", errors="replace")
             if keys is None or key in keys:
-                out[key] = _bytes_list(parts.get(2, memoryview(b"")))
+                values = _bytes_list(parts.get(2, memoryview(b"")))
+                if values is not None:
+                    out[key] = values
     return out
