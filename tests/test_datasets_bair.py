@@ -6,14 +6,13 @@ from unittest import mock
 
 import numpy as np
 import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
 
 from metrics.errors import InputError
 from protocols.datasets import open_dataset
 from protocols.datasets.bair import BairTFRecords, bair_tfds, open_bair
 from protocols.datasets.tfrecord import example_bytes_features, index_records
-
-tf = pytest.importorskip("tensorflow")
-
 
 def _bytes(value: bytes):
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
@@ -183,7 +182,6 @@ def test_too_few_videos_for_the_protocol(raw_bair):
 
 @pytest.fixture(scope="module")
 def tfds_bair(raw_bair, tmp_path_factory):
-    tfds = pytest.importorskip("tensorflow_datasets")
     root, test, train = raw_bair
     data_dir = tmp_path_factory.mktemp("tfds")
     builder = tfds.builder("bair_robot_pushing_small", data_dir=str(data_dir))

@@ -62,3 +62,15 @@ def test_corrupt_video_is_an_input_error(tmp_path):
     path.write_bytes(b"RIFF not really a video" * 10)
     with pytest.raises(InputError, match="bad.avi: cannot decode video"):
         read_video(path)
+
+
+def test_long_videos_are_resized_in_chunks_like_frame_by_frame():
+    frames = np.random.default_rng(3).integers(0, 256, (70, 66, 70, 3), dtype=np.uint8)
+    whole = fit_frames(frames, 64, "squash")
+    one_by_one = np.concatenate([fit_frames(f[None], 64, "squash") for f in frames])
+    np.testing.assert_array_equal(whole, one_by_one)
+
+
+def test_non_uint8_frames_are_refused():
+    with pytest.raises(InputError, match="expected uint8 frames"):
+        fit_frames(np.zeros((1, 64, 64, 3), np.float32), 32)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds
 
 from metrics.errors import InputError
 from protocols.datasets import open_dataset
@@ -133,7 +134,6 @@ def _tfds_examples(n: int, seed: int) -> list[tuple[str, dict]]:
 
 @pytest.fixture(scope="module")
 def ucf_tfds(tmp_path_factory):
-    tfds = pytest.importorskip("tensorflow_datasets")
     data_dir = tmp_path_factory.mktemp("tfds")
     # The real builder's features (256x256 jpeg-encoded video, 101 labels); its download step is
     # replaced by writing our examples with TFDS's own writer.
@@ -164,10 +164,11 @@ def test_tfds_all_is_train_then_test(ucf_tfds):
     data_dir, _ = ucf_tfds
     every, train, test = (ucf101_tfds(data_dir, s) for s in ("train+test", "train", "test"))
     assert len(every) == 5
-    stacked = [every.clip(i) for i in range(5)]
-    for i in range(5):
-        source, j = (train, i) if i < 3 else (test, i - 3)
-        np.testing.assert_array_equal(stacked[i], source.clip(j))
+    streamed = list(every.iter_clips(range(5)))  # one pass over each part
+    parts = list(train.iter_clips(range(3))) + list(test.iter_clips(range(2)))
+    for got, expected in zip(streamed, parts, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(every.clip(3), parts[3])  # random access across the union
     windows = open_ucf101(data_dir, "all").select(frames=16, seed=1)
     assert np.concatenate(list(windows.batches(2))).shape == (5, 16, 64, 64, 3)
 

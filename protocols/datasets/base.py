@@ -89,7 +89,7 @@ def _stack_batches(clips: Iterable[np.ndarray], batch_size: int, name: str) -> I
             shape = clip.shape
         elif clip.shape != shape:
             raise InputError(f"{name}: clips of shapes {shape} and {clip.shape} cannot share a "
-                             f"batch; choose a clip length (frames=...) to cut equal windows")
+                             f"batch; cut equal windows with select(frames=...)")
         pending.append(clip)
         if len(pending) == batch_size:
             yield np.stack(pending)
@@ -147,7 +147,7 @@ class VideoDataset(abc.ABC):
             indices = choose_indices(len(self), n, seed, replace)
         except InputError as err:
             raise InputError(f"{self.name}: {err}") from None
-        return Selection(self, indices, frames, seed)
+        return Selection(self, indices, frames, seed, replace)
 
     def describe(self) -> dict:
         """A JSON-able summary for result provenance."""
@@ -167,8 +167,9 @@ class Selection(VideoDataset):
     """Videos ``indices`` of a dataset, each cut to a seeded ``frames``-long window."""
 
     def __init__(self, dataset: VideoDataset, indices: np.ndarray, frames: Optional[int],
-                 seed: Optional[int]):
+                 seed: Optional[int], replace: bool = False):
         self.dataset, self.indices, self.frames, self.seed = dataset, indices, frames, seed
+        self.replace = replace
         self.name = dataset.name
         self._occurrence = _occurrences(indices)
 
@@ -200,4 +201,5 @@ class Selection(VideoDataset):
 
     def describe(self) -> dict:
         return {**self.dataset.describe(), "clips": len(self), "frames": self.frames,
-                "seed": self.seed, "indices_head": self.indices[:8].tolist()}
+                "seed": self.seed, "replace": self.replace,
+                "indices_head": self.indices[:8].tolist()}

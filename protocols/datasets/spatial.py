@@ -40,16 +40,30 @@ def center_square(frames: np.ndarray) -> np.ndarray:
     return frames[:, top:top + side, left:left + side]
 
 
-def fit_frames(frames: np.ndarray, size: int, fit: str = "crop", source: str = "video"
-               ) -> np.ndarray:
-    """uint8 [T, H, W, 3] -> uint8 [T, size, size, 3] (see the module docstring for ``fit``)."""
+def _resize(frames: np.ndarray, size: int) -> np.ndarray:
+    """Antialiased bilinear resize of uint8 [T, H, W, 3] to [T, size, size, 3], in chunks of
+    frames so that a long video never becomes one large float tensor."""
     import torch
     import torch.nn.functional as F
 
+    out = np.empty((frames.shape[0], size, size, 3), dtype=np.uint8)
+    for start in range(0, frames.shape[0], _CHUNK):
+        chunk = np.ascontiguousarray(frames[start:start + _CHUNK])
+        x = torch.from_numpy(chunk).permute(0, 3, 1, 2).float()
+        y = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
+                          align_corners=False)
+        out[start:start + _CHUNK] = y.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+    return out
+
+
+def fit_frames(frames: np.ndarray, size: int, fit: str = "crop", source: str = "video"
+               ) -> np.ndarray:
+    """uint8 [T, H, W, 3] -> uint8 [T, size, size, 3] (see the module docstring for ``fit``)."""
     if fit not in FITS:
         raise InputError(f"unknown fit {fit!r}; choose one of {', '.join(FITS)}")
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise InputError(f"{source}: expected frames [T, H, W, 3], got shape {frames.shape}")
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise InputError(f"{source}: expected uint8 frames [T, H, W, 3], got {frames.dtype} "
+                         f"{frames.shape}")
     h, w = frames.shape[1:3]
     if min(h, w) < size:
         raise InputError(f"{source}: frames are {h}x{w}, smaller than the {size}x{size} target "
@@ -58,9 +72,7 @@ def fit_frames(frames: np.ndarray, size: int, fit: str = "crop", source: str = "
         frames = center_square(frames)
     if frames.shape[1:3] == (size, size):
         return np.ascontiguousarray(frames)
-    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
-    y = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return y.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+    return _resize(frames, size)
 
 
 def _chunks(frames: Iterable[np.ndarray], n: int) -> Iterator[np.ndarray]:

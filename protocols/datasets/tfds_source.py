@@ -24,10 +24,11 @@ _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 def _import_tfds():
     try:
+        import tensorflow  # noqa: F401  (TFDS needs it but does not declare it)
         import tensorflow_datasets as tfds
     except ImportError as err:
-        raise InputError("reading a TFDS dataset needs tensorflow and tensorflow-datasets: "
-                         "pip install 'vdbench[data]'") from err
+        raise InputError(f"reading a TFDS dataset needs tensorflow and tensorflow-datasets "
+                         f"({err}): pip install 'vdbench[tf,data]'") from err
     return tfds
 
 

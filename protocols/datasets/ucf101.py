@@ -23,7 +23,6 @@ choice is part of the reader's ``describe()`` and so of every result's provenanc
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
