@@ -1,6 +1,7 @@
 """BAIR readers on tiny datasets in the real formats: softmotion30_44k TFRecords written with
 TensorFlow, and the TFDS dataset built from them by TFDS's own bair_robot_pushing_small builder."""
 
+import shutil
 from pathlib import Path
 from unittest import mock
 
@@ -227,3 +228,14 @@ def test_tfds_missing_and_unprepared(tmp_path, tfds_bair):
         open_bair(tmp_path)
     with pytest.raises(InputError, match="has no split 'validation' \\(has test, train\\)"):
         bair_tfds(tfds_bair[0], "validation")
+
+
+def test_tfds_truncated_shard_is_an_input_error(tfds_bair, tmp_path):
+    data_dir, _, _ = tfds_bair
+    shutil.copytree(data_dir / "bair_robot_pushing_small", tmp_path / "bair_robot_pushing_small")
+    shard = next((tmp_path / "bair_robot_pushing_small").rglob("*-test.tfrecord-*"))
+    shard.write_bytes(shard.read_bytes()[:-5000])
+    dataset = bair_tfds(tmp_path, "test")
+    with pytest.raises(InputError, match=r"2\.0\.0: cannot read split test examples 0\.\.4 "
+                                         r"\(DataLossError"):
+        list(dataset.batches(8))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -129,6 +129,15 @@ class VideoDataset(abc.ABC):
         for i in indices:
             yield self.clip(int(i))
 
+    def iter_windows(self, indices: Sequence[int], frames: int,
+                     start_of: Callable[[int, int], int]) -> Iterator[np.ndarray]:
+        """``frames``-long windows of videos ``indices``; the window of the ``j``-th starts at
+        ``start_of(j, its length)``. Readers that can decode less than a whole video override
+        this (see `protocols.datasets.files`)."""
+        for j, video in enumerate(self.iter_clips(indices)):
+            start = start_of(j, video.shape[0])
+            yield video[start:start + frames]
+
     def batches(self, batch_size: int) -> Iterator[np.ndarray]:
         """All videos in order as uint8 [B, T, H, W, 3] (they must share one length)."""
         return _stack_batches(self.iter_clips(range(len(self))), batch_size, self.name)
@@ -179,25 +188,23 @@ class Selection(VideoDataset):
     def locate(self, k: int) -> str:
         return self.dataset.locate(int(self.indices[k]))
 
-    def _cut(self, k: int, video: np.ndarray) -> np.ndarray:
-        if self.frames is None:
-            return video
-        index = int(self.indices[k])
-        if video.shape[0] < self.frames:
-            raise InputError(f"{self.dataset.locate(index)}: has {video.shape[0]} frames, "
-                             f"{self.frames} needed")
-        start = window_start(video.shape[0], self.frames, self.seed, index,
-                             int(self._occurrence[k]))
-        return video[start:start + self.frames]
-
     def _read(self, k: int) -> np.ndarray:
-        return self._cut(k, self.dataset.clip(int(self.indices[k])))
+        return next(iter(self.iter_clips([k])))
 
     def iter_clips(self, indices: Sequence[int]) -> Iterator[np.ndarray]:
-        ks = list(indices)
-        videos = self.dataset.iter_clips([int(self.indices[k]) for k in ks])
-        for k, video in zip(ks, videos):
-            yield self._cut(k, video)
+        ks = [int(k) for k in indices]
+        videos = [int(self.indices[k]) for k in ks]
+        if self.frames is None:
+            return self.dataset.iter_clips(videos)
+
+        def start_of(j: int, length: int) -> int:
+            if length < self.frames:
+                raise InputError(f"{self.dataset.locate(videos[j])}: has {length} frames, "
+                                 f"{self.frames} needed")
+            occurrence = int(self._occurrence[ks[j]])
+            return window_start(length, self.frames, self.seed, videos[j], occurrence)
+
+        return self.dataset.iter_windows(videos, self.frames, start_of)
 
     def describe(self) -> dict:
         return {**self.dataset.describe(), "clips": len(self), "frames": self.frames,

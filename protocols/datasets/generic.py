@@ -23,9 +23,11 @@ from protocols.datasets.base import VideoDataset
 VIDEO_SUFFIXES = (".mp4", ".avi", ".gif", ".webm", ".mov", ".mkv")
 
 
-def iter_frames(path: Path) -> Iterator[np.ndarray]:
+def iter_frames(path: Path, keep=None) -> Iterator[Optional[np.ndarray]]:
     """Frames of a video file one at a time as uint8 [H, W, 3] (PyAV), for streaming readers.
 
+    With ``keep`` (a predicate on the frame number) frames it rejects are decoded but yield None
+    instead of being converted to RGB, which is most of the cost of a frame we do not need.
     A file that cannot be opened or decoded raises `InputError` naming the file, also when the
     damage is found part-way through.
     """
@@ -35,12 +37,28 @@ def iter_frames(path: Path) -> Iterator[np.ndarray]:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise InputError(f"{path}: holds no video stream")
-            for frame in container.decode(video=0):
-                yield frame.to_ndarray(format="rgb24")
+            for n, frame in enumerate(container.decode(video=0)):
+                yield frame.to_ndarray(format="rgb24") if keep is None or keep(n) else None
     except InputError:
         raise
     except (av.error.FFmpegError, IndexError, ValueError) as err:
         raise InputError(f"{path}: cannot decode video ({err})") from err
+
+
+def count_video_packets(path: Path) -> int:
+    """Video packets of a file, read without decoding: the frame count for the usual codecs
+    (one frame per packet), which a reader confirms while decoding."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError(f"{path}: holds no video stream")
+            return sum(1 for packet in container.demux(video=0) if packet.size)
+    except InputError:
+        raise
+    except (av.error.FFmpegError, IndexError, ValueError) as err:
+        raise InputError(f"{path}: cannot read video ({err})") from err
 
 
 def decode_video(path: Path) -> np.ndarray:
@@ -180,27 +198,6 @@ class ArrayVideos(VideoDataset):
         return np.array(self.array[i])
 
 
-class FileVideos(VideoDataset):
-    """One video per file (a folder of them, sorted by name), fitted to ``size`` if given."""
-
-    def __init__(self, files: list[Path], size: Optional[int] = None, fit: str = "crop"):
-        self.files, self.size, self.fit = files, size, fit
-        self.name = str(files[0].parent) if files else "videos"
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def locate(self, i: int) -> str:
-        return str(self.files[i])
-
-    def _read(self, i: int) -> np.ndarray:
-        if self.size is None:
-            return decode_video(self.files[i])
-        from protocols.datasets.spatial import read_video
-
-        return read_video(self.files[i], self.size, self.fit)
-
-
 def open_videos(path: str | Path, size: Optional[int] = None, fit: str = "crop"
                 ) -> VideoDataset:
     """An array file, a video file or a folder of video files as a `VideoDataset`; video files
@@ -212,5 +209,7 @@ def open_videos(path: str | Path, size: Optional[int] = None, fit: str = "crop"
             raise InputError(f"{path}: videos are {dataset.array.shape[2]}x"
                              f"{dataset.array.shape[3]}, expected {size}x{size}")
         return dataset
+    from protocols.datasets.files import VideoFiles
+
     source = open_source(path)  # validates the path and lists the video files
-    return FileVideos(source.files, size, fit)
+    return VideoFiles(source.files, size, fit)

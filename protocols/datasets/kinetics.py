@@ -22,12 +22,10 @@ import csv
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
-
 from metrics.errors import InputError
-from protocols.datasets.base import VideoDataset
+from protocols.datasets.files import VideoFiles
 from protocols.datasets.generic import VIDEO_SUFFIXES
-from protocols.datasets.spatial import FITS, read_video
+from protocols.datasets.spatial import FITS
 
 ANNOTATIONS_URL = "https://storage.googleapis.com/deepmind-media/Datasets/kinetics600.tar.gz"
 HOW = (f"The annotation CSVs are in {ANNOTATIONS_URL}; the clips can be fetched with the CVDF "
@@ -82,15 +80,14 @@ def index_clips(root: Path) -> dict[str, Path]:
     return {p.stem: p for p in sorted(root.rglob("*")) if p.suffix.lower() in VIDEO_SUFFIXES}
 
 
-class Kinetics600Clips(VideoDataset):
+class Kinetics600Clips(VideoFiles):
     """Present clips of one CSV split, in CSV order; ``clip(i)`` -> uint8 [T, 64, 64, 3]."""
 
     def __init__(self, root: str | Path, annotations: str | Path, split: Optional[str] = "test",
                  size: int = 64, fit: str = "crop"):
         if fit not in FITS:
             raise InputError(f"Kinetics-600: fit must be one of {FITS}, got {fit!r}")
-        self.root, self.annotations = Path(root), Path(annotations)
-        self.split, self.size, self.fit = split, size, fit
+        self.root, self.annotations, self.split = Path(root), Path(annotations), split
         rows = read_annotations(self.annotations, split)
         if not rows:
             raise InputError(f"{self.annotations}: no rows for split {split!r}")
@@ -101,18 +98,9 @@ class Kinetics600Clips(VideoDataset):
             raise InputError(f"{self.root}: none of the {len(rows)} clips of "
                              f"{self.annotations.name} is there, e.g. {rows[0]['stem']}.mp4. "
                              f"{HOW}")
-        self.files = [path for _, path in present]
+        super().__init__([path for _, path in present], size, fit)
         self.labels = [row["label"] for row, _ in present]
         self.name = f"kinetics600 {split} ({self.root})"
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def locate(self, i: int) -> str:
-        return str(self.files[i])
-
-    def _read(self, i: int) -> np.ndarray:
-        return read_video(self.files[i], self.size, self.fit)
 
     def describe(self) -> dict:
         return {"dataset": "kinetics600", "split": self.split, "videos": len(self),

@@ -28,7 +28,8 @@ import numpy as np
 
 from metrics.errors import InputError
 from protocols.datasets.base import VideoDataset
-from protocols.datasets.spatial import FITS, fit_frames, read_video
+from protocols.datasets.files import VideoFiles
+from protocols.datasets.spatial import FITS, fit_frames
 from protocols.datasets.tfds_source import TfdsVideos, find_prepared
 
 VIDEOS_URL = "https://www.crcv.ucf.edu/data/UCF101/UCF101.rar"
@@ -108,7 +109,7 @@ def _resolve_all(videos: Path, entries: list[str]) -> tuple[list[Path], list[str
     return found, missing
 
 
-class UCF101Videos(VideoDataset):
+class UCF101Videos(VideoFiles):
     """The raw UCF101 tree of one split; ``clip(i)`` -> uint8 [T, 64, 64, 3], all T frames."""
 
     def __init__(self, root: str | Path, split: str = "train", fold: int = 1, size: int = 64,
@@ -116,20 +117,15 @@ class UCF101Videos(VideoDataset):
         if split not in SPLITS or fold not in (1, 2, 3) or fit not in FITS:
             raise InputError(f"UCF101: split must be one of {SPLITS}, fold 1-3, fit one of "
                              f"{FITS}; got {split!r}, {fold!r}, {fit!r}")
-        self.root, self.split, self.fold, self.size, self.fit = Path(root), split, fold, size, fit
+        self.root, self.split, self.fold = Path(root), split, fold
         videos, lists = _locate_tree(self.root)
         self.classes = read_class_index(lists)
-        self.files, missing = _resolve_all(videos, _split_lines(lists, split, fold))
+        files, missing = _resolve_all(videos, _split_lines(lists, split, fold))
+        super().__init__(files, size, fit)
         if missing:
             raise InputError(f"{videos}: {len(missing)} videos of the {split} list {fold} are "
                              f"missing, e.g. {missing[0]} (incomplete extraction?)")
         self.name = f"ucf101 {split} fold {fold} ({videos})"
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def locate(self, i: int) -> str:
-        return str(self.files[i])
 
     def label(self, i: int) -> int:
         """0-based class of video ``i`` (from classInd.txt, via the class folder name)."""
@@ -138,9 +134,6 @@ class UCF101Videos(VideoDataset):
         if folder.lower() not in lower:
             raise InputError(f"{self.files[i]}: class folder {folder!r} is not in classInd.txt")
         return lower[folder.lower()]
-
-    def _read(self, i: int) -> np.ndarray:
-        return read_video(self.files[i], self.size, self.fit)
 
     def describe(self) -> dict:
         return {"dataset": "ucf101", "source": "avi", "split": self.split, "fold": self.fold,
