@@ -7,10 +7,11 @@ CSV annotations (columns ``label,youtube_id,time_start,time_end,split``; the ear
 named in the CSV but absent from the folder are skipped and counted (``missing``); a protocol
 asking for more clips than are present gets an `InputError`.
 
-Resizing: the short side is resized to 64 with antialiased bilinear filtering and the centre 64x64
-kept (``fit="crop"``), preserving the aspect ratio as the Kinetics-600 prediction works do
-(DVD-GAN/TrIVD-GAN evaluate centre crops of aspect-preserving resizes); squashing a 16:9 frame
-into a square would distort every object. Frames keep the clip's own frame rate (no resampling).
+Resizing: the short side is resized to 64 with antialiased bilinear filtering and the centre
+64x64 kept (``fit="crop"``), preserving the aspect ratio as the public Kinetics pipelines of the
+compared works do (VideoGPT's loader: short side to the resolution, bilinear, centre crop; theirs
+does not antialias, see `protocols.datasets.spatial`). Squashing a 16:9 frame into a square
+would distort every object. Frames keep the clip's own frame rate (no resampling).
 The paper's protocol (50,000 test clips drawn with a fixed seed without replacement, one random
 16-frame window per clip shared by conditioning and ground truth) is
 ``reader.select(50_000, frames=16, seed=SEED)``; see `protocols.datasets.base`.

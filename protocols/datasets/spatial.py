@@ -3,17 +3,18 @@
 Two ways to fit a frame into a square, both used in the field:
 
 - ``fit="crop"``: keep the aspect ratio; resize so the short side is ``size`` and keep the
-  centre ``size x size`` (TGANv2's UCF101 pipeline: frames resized to 64 rows with the width
-  following the aspect, then the centre 64 columns; DIGAN and StyleGAN-V do the same; the
-  Kinetics-600 video-prediction works also evaluate centre crops). We crop the centre square of
-  the source first and resize it, which is the same up to rounding the long side to pixels.
+  centre ``size x size``. TGANv2's UCF101 pipeline does this (frames resized to 64 rows with the
+  width following the aspect, bicubic, then the centre 64 columns), and so does VideoGPT's loader
+  (short side bilinear, centre crop). We crop the centre square of the source first and resize it,
+  which is the same up to rounding the long side to whole pixels.
 - ``fit="squash"``: resize the whole frame to ``size x size``, changing its aspect ratio. This is
   what TFDS ``ucf101_1_256`` (ffmpeg ``scale=256x256``) followed by a resize to 64 does, i.e. the
-  pipeline of the Video Diffusion Models paper for UCF101 (Section 4.1).
+  pipeline of the Video Diffusion Models paper for UCF101 (Section 4.1; TFDS default config).
 
 The filter is bilinear with antialiasing (the triangle filter widened by the scale factor, as in
-PIL's ``Image.resize(BILINEAR)`` and torchvision's ``Resize``): a 240 -> 64 reduction without
-antialiasing would alias fine texture into the frames the metrics see. Frames smaller than the
+PIL's ``Image.resize(BILINEAR)``; tested against PIL): a 240 -> 64 reduction without antialiasing
+(what ``F.interpolate(mode="bilinear")`` and cv2 do by default) samples about one pixel in four
+and aliases fine texture into the frames the metrics see. Frames smaller than the
 target are an error rather than silently upsampled: they mean a wrong or pre-shrunk copy.
 """
 

@@ -11,13 +11,14 @@ Two local forms:
 
 Resizing. The paper uses the TFDS loader "without further processing" and models 64x64 frames:
 TFDS ``ucf101_1_256`` stores each 320x240 frame squashed to 256x256 (ffmpeg ``scale``), so its
-frames are the whole field of view at a 4:3 -> 1:1 aspect change. The GAN literature the paper
-compares with in Table 1 (TGANv2, whose C3D scores the paper reuses; DIGAN; StyleGAN-V) instead
-resizes the short side to 64 and keeps the centre 64x64, preserving the aspect ratio. The raw
-reader therefore defaults to ``fit="crop"`` (comparable with those works) and offers
-``fit="squash"`` (the paper's own TFDS pipeline); the TFDS reader squashes its already-square
-frames. Either way the filter is antialiased bilinear; see `protocols.datasets.spatial`. The
-choice is part of the reader's ``describe()`` and so of every result's provenance.
+frames show the whole field of view with the aspect changed from 4:3 to 1:1. The works the paper
+compares with in Table 1 keep the aspect instead: TGANv2 (whose C3D the paper uses for FID/IS)
+resizes frames to 64 rows (bicubic, width following the aspect) and evaluates the centre 64
+columns; VideoGPT resizes the short side (bilinear) and centre-crops. The raw reader therefore
+defaults to ``fit="crop"`` (comparable with those works) and offers ``fit="squash"`` (the paper's
+own TFDS pipeline); the TFDS reader squashes, as TFDS already did. Our filter is antialiased
+bilinear in both cases (see `protocols.datasets.spatial` for why); the choice is in the reader's
+``describe()`` and so in every result's provenance.
 """
 
 from __future__ import annotations
