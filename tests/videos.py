@@ -6,9 +6,12 @@ import av
 import numpy as np
 
 
+CODECS = {".gif": "gif", ".avi": "mpeg4"}  # .avi as UCF101 stores it (MPEG-4 part 2, xvid)
+
+
 def write_video(path: Path, frames: np.ndarray, fps: int = 10) -> Path:
-    """Write uint8 [T, H, W, 3] frames (H, W even) as mp4 (h264) or gif."""
-    codec = "gif" if path.suffix == ".gif" else "libx264"
+    """Write uint8 [T, H, W, 3] frames (H, W even) as mp4 (h264), avi (mpeg4) or gif."""
+    codec = CODECS.get(path.suffix, "libx264")
     with av.open(str(path), mode="w") as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height = frames.shape[2], frames.shape[1]

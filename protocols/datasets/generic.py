@@ -1,5 +1,8 @@
 """Generic video sources: a .npy/.npz array [N, T, H, W, 3], a video file, or a folder of them.
 
+`open_source` gives the batch streams the metric commands read; `open_videos` gives the same data
+as a `VideoDataset` (random access, seeded selection; see `protocols.datasets.base`).
+
 Sources stream batches of clips, so a 2,048-clip set never sits in memory as float, and every
 problem (missing file, truncated video, inconsistent shapes, too few frames) is an
 `InputError` naming the file.
@@ -15,19 +18,52 @@ from typing import Optional
 import numpy as np
 
 from metrics.errors import InputError
+from protocols.datasets.base import VideoDataset
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".gif", ".webm", ".mov", ".mkv")
 
 
-def decode_video(path: Path) -> np.ndarray:
-    """All frames of a video file as uint8 [T, H, W, 3] (PyAV)."""
+def iter_frames(path: Path, keep=None) -> Iterator[Optional[np.ndarray]]:
+    """Frames of a video file one at a time as uint8 [H, W, 3] (PyAV), for streaming readers.
+
+    With ``keep`` (a predicate on the frame number) frames it rejects are decoded but yield None
+    instead of being converted to RGB, which is most of the cost of a frame we do not need.
+    A file that cannot be opened or decoded raises `InputError` naming the file, also when the
+    damage is found part-way through.
+    """
     import av
 
     try:
         with av.open(str(path)) as container:
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+            if not container.streams.video:
+                raise InputError(f"{path}: holds no video stream")
+            for n, frame in enumerate(container.decode(video=0)):
+                yield frame.to_ndarray(format="rgb24") if keep is None or keep(n) else None
+    except InputError:
+        raise
     except (av.error.FFmpegError, IndexError, ValueError) as err:
         raise InputError(f"{path}: cannot decode video ({err})") from err
+
+
+def count_video_packets(path: Path) -> int:
+    """Video packets of a file, read without decoding: the frame count for the usual codecs
+    (one frame per packet), which a reader confirms while decoding."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError(f"{path}: holds no video stream")
+            return sum(1 for packet in container.demux(video=0) if packet.size)
+    except InputError:
+        raise
+    except (av.error.FFmpegError, IndexError, ValueError) as err:
+        raise InputError(f"{path}: cannot read video ({err})") from err
+
+
+def decode_video(path: Path) -> np.ndarray:
+    """All frames of a video file as uint8 [T, H, W, 3] (PyAV)."""
+    frames = list(iter_frames(path))
     if not frames:
         raise InputError(f"{path}: no video frames could be decoded")
     return np.stack(frames)
@@ -140,3 +176,40 @@ def open_source(path: str | Path, frames: Optional[int] = None, clips_per_video:
             raise InputError(f"{path}: has {array.shape[1]} frames per video, {frames} requested")
         return ArraySource(path, array, frames)
     raise InputError(f"{path}: unsupported input; use .npy/.npz, a video file or a folder")
+
+
+class ArrayVideos(VideoDataset):
+    """Videos of a [N, T, H, W, 3] uint8 array (.npy memory-mapped, or .npz) as a dataset."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if self.path.suffix not in (".npy", ".npz") or not self.path.is_file():
+            raise InputError(f"{self.path}: expected an existing .npy or .npz file of videos")
+        self.array = _load_array(self.path)
+        _check_array(self.path, self.array)
+        if self.array.dtype != np.uint8:
+            raise InputError(f"{self.path}: dataset videos must be uint8, got {self.array.dtype}")
+        self.name = str(self.path)
+
+    def __len__(self) -> int:
+        return self.array.shape[0]
+
+    def _read(self, i: int) -> np.ndarray:
+        return np.array(self.array[i])
+
+
+def open_videos(path: str | Path, size: Optional[int] = None, fit: str = "crop"
+                ) -> VideoDataset:
+    """An array file, a video file or a folder of video files as a `VideoDataset`; video files
+    are fitted to ``size`` x ``size`` when ``size`` is given (see `protocols.datasets.spatial`)."""
+    path = Path(path)
+    if path.suffix in (".npy", ".npz"):
+        dataset = ArrayVideos(path)
+        if size is not None and dataset.array.shape[2:4] != (size, size):
+            raise InputError(f"{path}: videos are {dataset.array.shape[2]}x"
+                             f"{dataset.array.shape[3]}, expected {size}x{size}")
+        return dataset
+    from protocols.datasets.files import VideoFiles
+
+    source = open_source(path)  # validates the path and lists the video files
+    return VideoFiles(source.files, size, fit)
