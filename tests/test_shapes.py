@@ -12,7 +12,9 @@ def test_deterministic_and_split_dependent():
     assert not np.array_equal(a.video(3), ShapesDataset("test", 5).video(3))
     v = a.video(0)
     assert v.shape == (30, 32, 32, 3) and v.dtype == np.uint8
-    assert np.array_equal(a.clip(0, 2, 16), v[2:18])
+    assert np.array_equal(a.clip(0), v)
+    sel = a.select(3, frames=16, seed=1)
+    assert len(sel) == 3 and sel.clip(0).shape == (16, 32, 32, 3)
 
 
 def test_sprites_move_stay_inside_and_keep_their_colours():

@@ -10,10 +10,11 @@ never reported as BAIR; it exists so that the harness runs end to end with no do
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+
+from protocols.datasets.base import VideoDataset
 
 SHAPES = ("circle", "square", "triangle")
 # Saturated, well-separated colours (RGB) on a dark grey background.
@@ -98,7 +99,7 @@ def render(sprites: list[Sprite], frames: int, size: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ShapesDataset:
+class ShapesDataset(VideoDataset):
     """``num_videos`` deterministic videos of ``frames`` frames at ``size``×``size``."""
 
     split: str = "train"
@@ -113,6 +114,10 @@ class ShapesDataset:
         if self.size < 8 or self.frames < 1 or self.num_videos < 1:
             raise ValueError("size must be ≥ 8 and frames, num_videos ≥ 1")
 
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"shapes/{self.split}"
+
     def __len__(self) -> int:
         return self.num_videos
 
@@ -122,15 +127,13 @@ class ShapesDataset:
         rng = np.random.default_rng([SPLIT_SEEDS[self.split], index])
         return make_sprites(rng, self.frames, self.size, self.turn_prob)
 
-    def video(self, index: int) -> np.ndarray:
+    def _read(self, index: int) -> np.ndarray:
         return render(self.sprites(index), self.frames, self.size)
 
-    def clip(self, index: int, start: int = 0, length: int = 16) -> np.ndarray:
-        if start + length > self.frames:
-            raise ValueError(f"clip [{start}, {start + length}) exceeds {self.frames} frames")
-        return self.video(index)[start:start + length]
+    def video(self, index: int) -> np.ndarray:
+        return self._read(index)
 
-    def batches(self, batch_size: int, length: int | None = None) -> Iterator[np.ndarray]:
-        for start in range(0, len(self), batch_size):
-            stop = min(len(self), start + batch_size)
-            yield np.stack([self.video(i)[:length] for i in range(start, stop)])
+    def describe(self) -> dict:
+        return {"dataset": "shapes (procedural, not BAIR)", "split": self.split,
+                "videos": self.num_videos, "size": self.size, "frames": self.frames,
+                "turn_prob": self.turn_prob}
