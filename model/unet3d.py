@@ -171,6 +171,8 @@ class UNet3D(nn.Module):
         self.conv_out = nn.Conv2d(widths[0], video.channels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
+        # Activations are channels-last (see forward); weights too, or every call reorders them.
+        self.to(memory_format=torch.channels_last)
 
     @staticmethod
     def _build_down(cfg: UNetConfig, widths: list[int], res: int):
