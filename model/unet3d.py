@@ -50,7 +50,7 @@ class ResBlock(nn.Module):
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
         self.emb = nn.Linear(emb_dim, c_out)
         self.norm2 = nn.GroupNorm(groups, c_out)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         nn.init.zeros_(self.conv2.weight)  # the residual branch starts at zero
         nn.init.zeros_(self.conv2.bias)
@@ -59,7 +59,7 @@ class ResBlock(nn.Module):
     def forward(self, h: torch.Tensor, emb: torch.Tensor, ctx: FrameContext) -> torch.Tensor:
         x = self.conv1(F.silu(self.norm1(h)))
         # The conditioning embedding is added into every residual block (Section 3), per sample.
-        x = x + self.emb(emb).repeat_interleave(ctx.frames, dim=0)[:, :, None, None]
+        x = x.add_(self.emb(emb).repeat_interleave(ctx.frames, dim=0)[:, :, None, None])
         x = self.conv2(self.dropout(F.silu(self.norm2(x))))
         return self.skip(h) + x
 
