@@ -263,7 +263,8 @@ PRESETS: dict[str, ModelConfig] = {
     # Appendix A.4, small 16x64x64 text-to-video model (the joint-training ablation used 0, 4
     # and 8 image frames; 8 is the best of Table 4).
     "t2v-small": _paper(
-        "t2v-small", {}, dict(_PAPER_ARCH, base_channels=128, emb_mlp_layers=4, dropout=0.0, **_T2V),
+        "t2v-small", {},
+        dict(_PAPER_ARCH, base_channels=128, emb_mlp_layers=4, dropout=0.0, **_T2V),
         dict(prediction="eps", cond_drop_prob=_T2V_DROP),
         dict(lr=3e-4, adam_betas=(0.9, 0.99), batch_size=128, ema_decay=0.9999, steps=200_000,
              image_frames=8),

@@ -64,4 +64,5 @@ def test_train_command_bad_input(tmp_path):
     assert result.exit_code == 2 and "is text-conditioned" in result.output
     result = CliRunner().invoke(main, ["train", "--data", str(tmp_path / "u.npy"), "--config",
                                        "tiny", "--out", str(tmp_path / "r")])
-    assert result.exit_code == 2 and "videos are 16×16 but the config expects 32×32" in result.output
+    assert result.exit_code == 2
+    assert "videos are 16×16 but the config expects 32×32" in result.output
