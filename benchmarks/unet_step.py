@@ -148,18 +148,18 @@ def csv_rows(results: dict, command: str) -> list[list]:
 
     if ours:
         pv = peer["step_s"] if peer else None
-        row("train step time, batch 4x16x64x64, base 32, mults 1,2,4,8", ours["step_s"], "s",
-            pv, pv / ours["step_s"] if pv else None, PEER if peer else "")
+        row("train_step_s_4x16x64x64_base32_mults1248", ours["step_s"], "s", pv,
+            pv / ours["step_s"] if pv else None, PEER if peer else "")
         pv = peer["step_rss_mib"] if peer else None
-        row("peak RSS increase during steps, batch 4x16x64x64", ours["step_rss_mib"], "MiB",
-            pv, pv / ours["step_rss_mib"] if pv else None, PEER if peer else "")
+        row("peak_rss_increase_mib_4x16x64x64", ours["step_rss_mib"], "MiB", pv,
+            pv / ours["step_rss_mib"] if pv else None, PEER if peer else "")
         pv = peer["params"] if peer else None
-        row("parameters, base 32, mults 1,2,4,8", ours["params"], "count", pv,
+        row("params_base32_mults1248", ours["params"], "count", pv,
             ours["params"] / pv if pv else None, PEER if peer else "")
-    for name, label in (("tiny", "tiny preset train step, batch 8x(16+4 image)x32x32"),
-                        ("tiny-16", "tiny preset train step, batch 8x16x32x32")):
+    for name, metric in (("tiny", "tiny_train_step_s_8x(16+4img)x32x32"),
+                         ("tiny-16", "tiny_train_step_s_8x16x32x32")):
         if results.get(name):
-            row(label, results[name]["step_s"], "s")
+            row(metric, results[name]["step_s"], "s")
     return rows
 
 
