@@ -213,6 +213,12 @@ class UNet3D(nn.Module):
         if logsnr.shape != (z_t.shape[0],):
             raise ValueError(f"logsnr must be [B] = [{z_t.shape[0]}], got {tuple(logsnr.shape)}")
 
+    @staticmethod
+    def check_frame_mask(frame_is_image: torch.Tensor, batch: int, frames: int) -> None:
+        if frame_is_image.shape not in ((frames,), (batch, frames)):
+            raise ValueError(f"frame_is_image must be [T] = [{frames}] or [B, T] = "
+                             f"[{batch}, {frames}], got {tuple(frame_is_image.shape)}")
+
     def forward(self, z_t: torch.Tensor, logsnr: torch.Tensor, cond: torch.Tensor | None = None,
                 frame_is_image: torch.Tensor | None = None,
                 positions: torch.Tensor | None = None) -> torch.Tensor:
@@ -221,6 +227,7 @@ class UNet3D(nn.Module):
         b, c, t, height, width = z_t.shape
         allowed = None
         if frame_is_image is not None:
+            self.check_frame_mask(frame_is_image, b, t)
             allowed = temporal_mask(frame_is_image.to(torch.bool).expand(b, t))
         ctx = FrameContext(frames=t, allowed=allowed, positions=positions)
         emb = self.embed(logsnr, cond)
