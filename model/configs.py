@@ -286,8 +286,8 @@ PRESETS: dict[str, ModelConfig] = {
              image_frames=7),
         dict(timesteps=256, gamma=0.3)),
     # Ours: the paper's architecture at CPU scale (0.85M parameters), joint image-video training
-    # on. One training step on 8×16×32×32 clips (+4 image frames each) is meant to take about
-    # 2 s on 2 CPU cores; base 32 costs ~1.7× more, mostly memory traffic at 32×32.
+    # on. One training step on 8×16×32×32 clips (+4 image frames each) costs about 3.5
+    # CPU-seconds (torch 2.13 on 2 Sapphire Rapids cores); base 32 costs about 1.7× more.
     "tiny": _paper(
         "tiny", dict(frames=16, height=32, width=32),
         dict(base_channels=16, channel_mults=(1, 2, 4), num_res_blocks=1,
