@@ -152,7 +152,7 @@ class DiffusionDenoiser(nn.Module):
         logsnr = torch.as_tensor(logsnr, device=z_t.device)
         if logsnr.ndim == 0:
             logsnr = logsnr.expand(z_t.shape[0])
-        dtype = next(self.net.parameters()).dtype
+        dtype = next((p.dtype for p in self.net.parameters()), z_t.dtype)
         out = self.net(z_t.to(dtype), logsnr.to(dtype), cond).to(z_t.dtype)
         return x_from_prediction(self.prediction, z_t, logsnr, out)
 
