@@ -21,7 +21,7 @@ from model import checkpoint as ckpt
 from model.configs import ModelConfig
 from model.data import ClipSampler
 from model.diffusion import diffusion_loss
-from model.errors import ConfigError
+from model.errors import CheckpointError, ConfigError
 from model.unet3d import UNet3D, count_parameters
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,9 @@ def train(config: ModelConfig, sampler: ClipSampler, run_dir: str | Path, *,
     steps = config.train.steps if steps is None else steps
     if steps <= 0:
         raise ConfigError(f"steps must be > 0, got {steps}")
+    if not resume and run_dir.is_dir() and ckpt.list_checkpoints(run_dir):
+        raise CheckpointError(f"{run_dir} already holds checkpoints; resume from them or "
+                              f"choose another run directory")
     with torch.random.fork_rng(devices=[]):  # the caller's global RNG is left as it was
         state = new_state(config, device)
         latest = ckpt.latest_checkpoint(run_dir) if resume and run_dir.is_dir() else None

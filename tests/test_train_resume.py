@@ -67,6 +67,13 @@ def test_checkpoint_files_atomic_and_latest_skips_corrupt(tmp_path):
     assert ckpt.latest_checkpoint(tmp_path).name == "ckpt-00000001.json"
 
 
+def test_no_resume_refuses_to_mix_runs(tmp_path):
+    cfg = micro_config()
+    train(cfg, _sampler(cfg), tmp_path, steps=1, progress=False)
+    with pytest.raises(CheckpointError, match="already holds checkpoints"):
+        train(cfg, _sampler(cfg), tmp_path, steps=2, resume=False, progress=False)
+
+
 def test_keep_prunes_old_checkpoints(tmp_path):
     cfg = micro_config(**{"train.checkpoint_every": 1, "train.keep_checkpoints": 2})
     train(cfg, _sampler(cfg), tmp_path, steps=4, progress=False)
