@@ -1,7 +1,8 @@
 """Training-step time and peak memory of the included U-Net on CPU, against a peer.
 
 One training step = forward + MSE loss + backward + AdamW update, on random data, measured in
-a fresh subprocess per case (so peak memory is per case). Cases:
+a fresh subprocess per case (so peak memory is per case). Wall time is the figure; the CPU time
+(all threads) is printed too because on a shared machine it varies less with other load. Cases:
 
   ours-64   our factorized U-Net, the UCF101 structure at base 32: multipliers 1,2,4,8, 2 blocks
             per resolution, spatial+temporal attention at 32/16/8, head dim 64; batch 4 of
@@ -102,17 +103,19 @@ def run_case(name: str, repeats: int, threads: int) -> dict:
     z = torch.randn(batch, 3, frames, size, size)
     eps = torch.randn_like(z)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats + 1):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         loss = torch.nn.functional.mse_loss(forward(z, batch), eps)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"case": name, "params": sum(p.numel() for p in net.parameters()),
             "step_s": statistics.median(times[1:]), "all_s": [round(t, 3) for t in times],
+            "cpu_s": statistics.median(cpu_times[1:]),
             "peak_rss_mib": peak / 1024, "step_rss_mib": (peak - rss_before) / 1024,
             "shape": [batch, 3, frames, size, size]}
 
@@ -195,7 +198,8 @@ def main() -> None:
         if results[name]:
             r = results[name]
             print(f"  {name:8s} params {r['params'] / 1e6:7.2f}M  step {r['step_s']:7.2f} s "
-                  f"(all {r['all_s']})  peak RSS {r['peak_rss_mib']:7.0f} MiB "
+                  f"(all {r['all_s']}; {r['cpu_s']:.2f} CPU-s)  "
+                  f"peak RSS {r['peak_rss_mib']:7.0f} MiB "
                   f"(+{r['step_rss_mib']:.0f} during steps)", flush=True)
     print(f"load average after: {os.getloadavg()}")
     ours, peer = results.get("ours-64"), results.get("peer-64")
