@@ -238,15 +238,16 @@ def interpolation_windows(total: int, window: int, stride: int) -> list[int]:
     return starts
 
 
-WindowSampler = Callable[[torch.Tensor, list[int], int], torch.Tensor]
+WindowSampler = Callable[[torch.Tensor, list[int], int, int], torch.Tensor]
 
 
 def fill_video(sample_window: WindowSampler, *, video: torch.Tensor, known: Sequence[bool],
                window: int, starts: Sequence[int]) -> torch.Tensor:
     """Generate the unknown frames of ``video`` [B, C, L, H, W] window by window.
 
-    ``sample_window(x_a, frames, index)`` returns a [B, C, window, H, W] sample whose frames
-    ``frames`` (window-relative) equal x^a; frames it generates become known for later windows.
+    ``sample_window(x_a, frames, index, start)`` returns a [B, C, window, H, W] sample for video
+    frames start..start+window−1 whose window-relative ``frames`` hold x^a; frames it generates
+    become known for later windows.
     """
     video, known = video.clone(), list(known)
     for index, start in enumerate(starts):
@@ -254,10 +255,10 @@ def fill_video(sample_window: WindowSampler, *, video: torch.Tensor, known: Sequ
         if len(local) == window:
             continue
         if not local:  # nothing to condition on: an unconditional block
-            block = sample_window(video[:, :, :0], [], index)
+            block = sample_window(video[:, :, :0], [], index, start)
         else:
             x_a = video[:, :, [start + f for f in local]]
-            block = sample_window(x_a, local, index)
+            block = sample_window(x_a, local, index, start)
         new = [f for f in range(window) if not known[start + f]]
         video[:, :, [start + f for f in new]] = block[:, :, new].to(video)
         known[start:start + window] = [True] * window

@@ -33,3 +33,6 @@ def _one_line_errors(fn):
 def main(verbose: bool) -> None:
     """vdbench: benchmarks and metrics for video generative models (Ho et al. 2022)."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+from vdbench.cmd_sample import sample  # noqa: E402
+
+main.add_command(sample)
