@@ -67,6 +67,17 @@ def _with_frames(x: torch.Tensor, frames: list[int], values: torch.Tensor) -> to
     return x.index_copy(2, index, values.to(x).expand(x.shape[0], -1, -1, -1, -1))
 
 
+def check_known(x_a: torch.Tensor, frames: Sequence[int], z: torch.Tensor) -> list[int]:
+    """Validate known frames x^a against the sampled video z [B, C, T, H, W]."""
+    frames = check_frames(frames, z.shape[2])
+    check_video(x_a, what="conditioning frames x^a", channels=z.shape[1], size=z.shape[-2:],
+                frames=len(frames))
+    if x_a.shape[0] not in (1, z.shape[0]):
+        raise ConditioningInputError(
+            f"conditioning frames hold {x_a.shape[0]} videos for a batch of {z.shape[0]}")
+    return frames
+
+
 @dataclass(frozen=True)
 class Replacement:
     """Replacement method (Section 3.1): x^a [B or 1, C, T_a, H, W] known at ``frames``."""
@@ -77,7 +88,7 @@ class Replacement:
 
     def __call__(self, z_s: torch.Tensor, *, logsnr_s: float, noise: Callable[[], torch.Tensor],
                  z_t: torch.Tensor | None = None, logsnr_t: float | None = None) -> torch.Tensor:
-        frames = list(self.frames)
+        frames = check_known(self.x_a, self.frames, z_s)
         eps = noise().to(z_s)[:, :, frames]  # full draw keeps every sample's stream aligned
         x_a = self.x_a.to(z_s)
         if self.posterior and z_t is not None:

@@ -110,7 +110,10 @@ def load_model(oracle: bool, checkpoint: Path | None, device: str):
         return model, model.shape, False
     if not checkpoint.exists():
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
-    from model.diffusion import load_denoiser  # from the model branch
+    try:
+        from model.diffusion import load_denoiser
+    except ImportError as err:
+        raise SamplerInputError(f"cannot load checkpoints in this install ({err})") from err
 
     denoiser, config = load_denoiser(checkpoint, device)
     shape = (getattr(config, "channels", 3), config.frames, config.height, config.width)
