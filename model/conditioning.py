@@ -164,11 +164,11 @@ class ReconstructionGuidance:
         return (x_hat - (self.w_r / 2.0) * append_dims(alpha, z_t.ndim) * grad).detach()
 
 
-def _null_like(cond: Any) -> Any:
+def _null_like(cond: Any, value: float) -> Any:
     if isinstance(cond, torch.Tensor):
-        return torch.zeros_like(cond)
+        return torch.full_like(cond, value)
     if isinstance(cond, dict):
-        return {k: _null_like(v) for k, v in cond.items()}
+        return {k: _null_like(v, value) for k, v in cond.items()}
     raise ConditioningInputError(
         f"classifier-free guidance needs a tensor (or dict of tensors) condition, got {type(cond)}")
 
@@ -182,18 +182,19 @@ def _cat(a: Any, b: Any) -> Any:
 class ClassifierFreeGuidance:
     """ε̃ = (1 + w) ε(z, c) − w ε(z) (eq. 6), both terms from one batched denoiser call.
 
-    The unconditional model is the same network at c = null (zeros by default, the paper's
-    c = 0 for embedding vectors). Since ε = (z − α x̂)/σ is affine in x̂ at fixed z, eq. 6 is
+    The unconditional model is the same network at c = null: every entry of c set to
+    ``null_value`` (0 by default, the paper's c = 0 for embedding vectors; −1 for class labels
+    trained with a −1 null label). Since ε = (z − α x̂)/σ is affine in x̂ at fixed z, eq. 6 is
     x̃ = (1 + w) x̂(z, c) − w x̂(z), used here because it avoids dividing by α near t = 1.
     """
 
-    def __init__(self, denoiser: Denoiser, w: float, null_cond: Any = None) -> None:
-        self.denoiser, self.w, self.null_cond = denoiser, float(w), null_cond
+    def __init__(self, denoiser: Denoiser, w: float, null_value: float = 0) -> None:
+        self.denoiser, self.w, self.null_value = denoiser, float(w), null_value
 
     def __call__(self, z_t: torch.Tensor, logsnr: torch.Tensor, cond: Any = None) -> torch.Tensor:
         if cond is None:
             raise ConditioningInputError("classifier-free guidance needs a condition c, got None")
-        null = _null_like(cond) if self.null_cond is None else self.null_cond
+        null = _null_like(cond, self.null_value)
         x_both = self.denoiser(torch.cat([z_t, z_t]), torch.cat([logsnr, logsnr]), _cat(cond, null))
         x_c, x_u = x_both.chunk(2)
         return (1.0 + self.w) * x_c - self.w * x_u  # eq. 6 in x-space

@@ -38,11 +38,13 @@ def _one_line_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from model.errors import ConditioningInputError, SamplerInputError
+        import model.errors
 
+        user_errors = tuple(v for v in vars(model.errors).values()
+                            if isinstance(v, type) and issubclass(v, ValueError))
         try:
             return fn(*args, **kwargs)
-        except (ConditioningInputError, SamplerInputError, FileNotFoundError) as err:
+        except (*user_errors, FileNotFoundError) as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(2)
 
@@ -98,7 +100,7 @@ def write_video(frames: np.ndarray, path: Path, fps: int = 8) -> None:
 
 
 def load_model(oracle: bool, checkpoint: Path | None, device: str):
-    """(denoiser, (C, T, H, W) of one model window, conditional?)."""
+    """(denoiser, (C, T, H, W) of one model window, null class label or None if unconditional)."""
     from model.errors import SamplerInputError
 
     if oracle == (checkpoint is not None):
@@ -107,7 +109,7 @@ def load_model(oracle: bool, checkpoint: Path | None, device: str):
         from model.oracle import GaussianVideoOracle
 
         model = GaussianVideoOracle.power_law()
-        return model, model.shape, False
+        return model, model.shape, None
     if not checkpoint.exists():
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
     try:
@@ -116,8 +118,12 @@ def load_model(oracle: bool, checkpoint: Path | None, device: str):
         raise SamplerInputError(f"cannot load checkpoints in this install ({err})") from err
 
     denoiser, config = load_denoiser(checkpoint, device)
-    shape = (getattr(config, "channels", 3), config.frames, config.height, config.width)
-    return denoiser, shape, bool(getattr(config, "num_classes", 0))
+    video = config.video
+    if config.unet.cond not in ("none", "class"):
+        raise SamplerInputError(f"vdbench sample supports unconditional and class-conditional "
+                                f"checkpoints; this one is conditioned on {config.unet.cond!r}")
+    null = -1 if config.unet.cond == "class" else None  # the null label used in training
+    return denoiser, (video.channels, video.frames, video.height, video.width), null
 
 
 def _check_request(req: SampleRequest, window: int, given: int) -> None:
@@ -290,8 +296,8 @@ def sample(oracle, checkpoint, sampler, steps, gamma, conditioning, w_r, cfg_wei
     import torch
     from tqdm import tqdm
 
-    denoiser, shape, conditional = load_model(oracle, checkpoint, device)
-    cond = _class_condition(denoiser, conditional, cfg_weight, label, num_samples, device)
+    denoiser, shape, null_label = load_model(oracle, checkpoint, device)
+    cond = _class_condition(denoiser, null_label, cfg_weight, label, num_samples, device)
     if isinstance(cond, tuple):
         denoiser, cond = cond
     req = SampleRequest(sampler, steps, gamma, conditioning, w_r, cfg_weight,
@@ -308,7 +314,7 @@ def sample(oracle, checkpoint, sampler, steps, gamma, conditioning, w_r, cfg_wei
         log.info("wrote %s", path)
 
 
-def _class_condition(denoiser, conditional: bool, cfg_weight: float, label, n: int, device):
+def _class_condition(denoiser, null_label, cfg_weight: float, label, n: int, device):
     """None, or labels [n], or (CFG-wrapped denoiser, labels) when --cfg-weight > 0."""
     import torch
 
@@ -319,7 +325,7 @@ def _class_condition(denoiser, conditional: bool, cfg_weight: float, label, n: i
         raise SamplerInputError(f"--cfg-weight must be >= 0, got {cfg_weight}")
     if label is None and cfg_weight == 0:
         return None
-    if not conditional:
+    if null_label is None:
         raise SamplerInputError(
             "--label/--cfg-weight need a class-conditional checkpoint; this model is unconditional")
     if label is None:
@@ -327,7 +333,7 @@ def _class_condition(denoiser, conditional: bool, cfg_weight: float, label, n: i
     labels = torch.full((n,), label, dtype=torch.long, device=device)
     if cfg_weight == 0:
         return labels
-    return ClassifierFreeGuidance(denoiser, cfg_weight), labels
+    return ClassifierFreeGuidance(denoiser, cfg_weight, null_label), labels
 
 
 def _count_steps(req: SampleRequest, window: int, given: int) -> int:
