@@ -1,4 +1,17 @@
-"""Model-side errors a user can act on. The CLI prints them on one line and exits with code 2."""
+"""Exceptions whose message a user can act on. ``model`` never imports ``metrics`` or ``vdbench``,
+so it has its own; the CLI catches these (ValueError subclasses) and prints one line."""
+
+
+class ConfigError(ValueError):
+    """An unknown preset or key, or a config value outside what the model supports."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, incomplete, corrupt or from another config."""
+
+
+class DataError(ValueError):
+    """Training data with the wrong file type, dtype, shape or resolution."""
 
 
 class SamplerInputError(ValueError):

@@ -33,6 +33,12 @@ def _one_line_errors(fn):
 def main(verbose: bool) -> None:
     """vdbench: benchmarks and metrics for video generative models (Ho et al. 2022)."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
-from vdbench.cmd_sample import sample  # noqa: E402
 
-main.add_command(sample)
+
+from vdbench.cmd_model import model as _model_command  # noqa: E402
+from vdbench.cmd_train import train as _train_command  # noqa: E402
+from vdbench.cmd_sample import sample as _sample_command  # noqa: E402
+
+main.add_command(_model_command)
+main.add_command(_train_command)
+main.add_command(_sample_command)

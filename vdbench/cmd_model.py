@@ -1,0 +1,63 @@
+"""`vdbench model info`: the included model's presets and their parameter counts."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.group("model")
+def model() -> None:
+    """The included video diffusion model: presets and their sizes."""
+
+
+def _row(name: str) -> dict:
+    from model.configs import preset
+    from model.unet3d import parameter_breakdown
+
+    cfg = preset(name)
+    u, v = cfg.unet, cfg.video
+    parts = parameter_breakdown(cfg)
+    return {
+        "preset": name,
+        "video": f"{v.frames}x{v.height}x{v.width}",
+        "base": u.base_channels,
+        "mults": ",".join(map(str, u.channel_mults)),
+        "blocks": u.num_res_blocks,
+        "attn res": ",".join(map(str, u.attn_resolutions)),
+        "head dim": u.head_dim,
+        "cond": u.cond,
+        "pred": cfg.diffusion.prediction,
+        "images/video": cfg.train.image_frames,
+        "params (M)": round(parts["total"] / 1e6, 2),
+        "attention (M)": round(parts["attention"] / 1e6, 2),
+        "embedding (M)": round(parts["embedding"] / 1e6, 2),
+    }
+
+
+@model.command("info")
+@click.argument("names", nargs=-1)
+@click.option("--config", "show_config", is_flag=True,
+              help="Also print each preset's full resolved config as JSON.")
+def info(names: tuple[str, ...], show_config: bool) -> None:
+    """Parameter counts and architecture of presets NAMES (all presets when none are given).
+
+    The networks are built on torch's meta device, so even the billion-parameter paper presets
+    take no memory and need no weights.
+    """
+    from tabulate import tabulate
+
+    from model.configs import PRESETS, preset
+    from model.errors import ConfigError
+
+    try:
+        names = names or tuple(PRESETS)
+        rows = [_row(name) for name in names]
+    except ConfigError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    click.echo(tabulate(rows, headers="keys", tablefmt="github"))
+    if show_config:
+        for name in names:
+            click.echo(f"\n# {name}\n{preset(name).to_json()}")
