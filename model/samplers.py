@@ -128,6 +128,7 @@ def _check(steps: int, gamma: float, schedule: CosineSchedule) -> list[float]:
     return [float(schedule.logsnr(torch.tensor(t, dtype=torch.float64))) for t in grid]
 
 
+@torch.no_grad()  # guidance wrappers re-enable autograd locally, for one step at a time
 def _run(denoiser: Denoiser, corrector, *, noise: PerSampleNoise, steps: int,
          schedule: CosineSchedule, gamma: float, cond: Any, replace: Replace | None,
          callback: Callback | None) -> torch.Tensor:
