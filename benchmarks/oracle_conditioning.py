@@ -2,7 +2,8 @@
 
 Writes ``results/oracle_conditioning.csv`` (one row per configuration). Run from the repo root:
 
-    .venv/bin/python benchmarks/oracle_conditioning.py --samples 1024 --out results/oracle_conditioning.csv
+    .venv/bin/python benchmarks/oracle_conditioning.py --samples 1024 \
+        --out results/oracle_conditioning.csv
 
 Experiments (oracle: 3 channels × 8 frames × 8×8, see model/oracle.py):
 - ``unconditional``: error of sample moments against the prior vs steps, ancestral vs Langevin.

@@ -30,7 +30,8 @@ METHODS = ("none", "replacement", "replacement-posterior", "reconstruction")
 
 def check_video(x: torch.Tensor, *, what: str, channels: int, size: tuple[int, int],
                 frames: int | None = None, value_range: tuple[float, float] | None = None) -> None:
-    """Raise ConditioningInputError unless x is [B, C, T, H, W] with the given C, (H, W), T, range."""
+    """Raise ConditioningInputError unless x is [B, C, T, H, W] with the given C, (H, W), T and
+    value range."""
     if not isinstance(x, torch.Tensor) or x.ndim != 5:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ConditioningInputError(f"{what} must be a [B, C, T, H, W] tensor, got {shape}")
@@ -145,7 +146,8 @@ class ReconstructionGuidance:
 
     def __init__(self, denoiser: Denoiser, observations: Sequence, w_r: float) -> None:
         if not w_r >= 0:
-            raise ConditioningInputError(f"reconstruction guidance weight w_r must be >= 0, got {w_r}")
+            raise ConditioningInputError(
+                f"reconstruction guidance weight w_r must be >= 0, got {w_r}")
         if not observations:
             raise ConditioningInputError("reconstruction guidance needs at least one observation")
         self.denoiser, self.observations, self.w_r = denoiser, list(observations), float(w_r)
@@ -224,7 +226,8 @@ def extension_windows(total: int, window: int, context: int, given: int = 0) -> 
     """Window starts for block-autoregressive extension: each later block reuses ``context``
     frames of what exists; the last block is shifted back to end exactly at ``total``."""
     if window < 1 or total < window:
-        raise ConditioningInputError(f"video of {total} frames is shorter than a {window}-frame block")
+        raise ConditioningInputError(
+            f"video of {total} frames is shorter than a {window}-frame block")
     if not 1 <= context < window:
         raise ConditioningInputError(
             f"context of {context} frames must be between 1 and the block length {window} − 1")
@@ -240,7 +243,8 @@ def interpolation_windows(total: int, window: int, stride: int) -> list[int]:
     """Window starts for temporal interpolation with keyframes every ``stride`` frames: each
     window begins at the last keyframe of the previous one."""
     if window < 2 or total < window:
-        raise ConditioningInputError(f"video of {total} frames is shorter than a {window}-frame block")
+        raise ConditioningInputError(
+            f"video of {total} frames is shorter than a {window}-frame block")
     if not 1 < stride < window:
         raise ConditioningInputError(f"keyframe stride {stride} must be in 2..{window - 1}")
     starts = [0]

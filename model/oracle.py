@@ -32,7 +32,8 @@ def channel_covariance(channels: int, rho: float = 0.75) -> torch.Tensor:
 
 
 def temporal_kernel(frames: int, length: float = 1.5, nugget: float = 0.05) -> torch.Tensor:
-    """K[i, j] = (1 − η)·exp(−(i − j)² / 2ℓ²) + η·δ_ij; η keeps K and its conditionals invertible."""
+    """K[i, j] = (1 − η)·exp(−(i − j)² / 2ℓ²) + η·δ_ij; η keeps K and its conditionals
+    invertible."""
     idx = torch.arange(frames, dtype=torch.float64)
     sq = (idx[:, None] - idx[None, :]) ** 2
     return (1.0 - nugget) * torch.exp(-sq / (2.0 * length**2)) + nugget * torch.eye(frames)
@@ -132,7 +133,8 @@ class GaussianVideoOracle:
         """Exact p(x^b | x^a) over the remaining frames b, itself a GaussianVideoOracle."""
         frames_a, frames_b = split_frames(self.shape[1], frames)
         k = self.temporal_cov
-        k_aa, k_ba, k_bb = k[frames_a][:, frames_a], k[frames_b][:, frames_a], k[frames_b][:, frames_b]
+        k_aa, k_ba = k[frames_a][:, frames_a], k[frames_b][:, frames_a]
+        k_bb = k[frames_b][:, frames_b]
         gain = torch.linalg.solve(k_aa, k_ba.T).T  # K_ba K_aa^{-1}
         mean_a = self.mean[:, frames_a]
         mean_b = self.mean[:, frames_b] + torch.einsum("ba,cahw->cbhw", gain,
@@ -152,7 +154,8 @@ def split_frames(total: int, frames: Sequence[int]) -> tuple[list[int], list[int
             f"conditioning frames {list(frames)} must be a non-empty subset of 0..{total - 1}")
     if len(frames_a) >= total:
         raise ConditioningInputError(
-            f"{len(frames_a)} conditioning frames leave nothing to generate in a {total}-frame video")
+            f"{len(frames_a)} conditioning frames leave nothing to generate in a "
+            f"{total}-frame video")
     return frames_a, [f for f in range(total) if f not in set(frames_a)]
 
 

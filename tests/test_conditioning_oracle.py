@@ -36,7 +36,8 @@ def test_known_frames_are_kept_exactly(method, sampler):
 
 def test_replacement_draws_follow_the_forward_process():
     n, shape = 4000, (1, 3, 2, 2)
-    x_a = torch.tensor([0.3, -0.6], dtype=torch.float64).reshape(1, 1, 2, 1, 1).expand(1, 1, 2, 2, 2)
+    x_a = torch.tensor([0.3, -0.6], dtype=torch.float64).reshape(1, 1, 2, 1, 1)
+    x_a = x_a.expand(1, 1, 2, 2, 2)
     noise = PerSampleNoise(range(n), shape)
     z_t = torch.full((n, *shape), 0.8, dtype=torch.float64)
     step = StepScalars(logsnr_t=-0.5, logsnr_s=1.0)
@@ -61,7 +62,7 @@ def test_reconstruction_guidance_matches_the_dense_gradient():
     sigma_x = o.covariance()
     gain = a2.sqrt() * sigma_x @ torch.linalg.inv(a2 * sigma_x + (1 - a2) * torch.eye(n_dim))
     z = torch.randn(1, *o.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
-    x_a = torch.randn(1, 2, 1, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+    x_a = 0.5 * _draw(GaussianVideoOracle.power_law(channels=2, frames=1, height=4, width=4), 6)
     idx = torch.arange(n_dim).reshape(o.shape)
     ia, ib = idx[:, [1]].flatten(), idx[:, [0, 2, 3]].flatten()
     x_hat = gain @ z.flatten()
@@ -140,9 +141,10 @@ def test_classifier_free_guidance_is_exact_on_the_oracle():
         calls.append(z_t.shape[0])
         return ORACLE(z_t, logsnr, cond)
 
-    guided = ancestral(ClassifierFreeGuidance(counted, 2.5), noise=PerSampleNoise(range(4), ORACLE.shape),
-                       steps=8, cond=mu_c)
-    direct = ancestral(ORACLE, noise=PerSampleNoise(range(4), ORACLE.shape), steps=8, cond=3.5 * mu_c)
+    guided = ancestral(ClassifierFreeGuidance(counted, 2.5), steps=8, cond=mu_c,
+                       noise=PerSampleNoise(range(4), ORACLE.shape))
+    direct = ancestral(ORACLE, noise=PerSampleNoise(range(4), ORACLE.shape), steps=8,
+                       cond=3.5 * mu_c)
     assert torch.allclose(guided, direct, atol=1e-9)
     assert calls == [8] * 9  # one batched (conditional + unconditional) call per evaluation
 

@@ -17,6 +17,11 @@ def _small(mean=False) -> GaussianVideoOracle:
     return o
 
 
+def _randn(n, shape, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, *shape, dtype=torch.float64, generator=g)
+
+
 def _circulant(spectrum: torch.Tensor) -> torch.Tensor:
     """S[p, q] = (1/HW) Σ_k P(k) cos(2π k·(p − q)): the circulant covariance, summed directly."""
     h, w = spectrum.shape
@@ -43,21 +48,23 @@ def test_denoiser_is_the_dense_posterior_mean(logsnr):
     o = _small(mean=True)
     sigma_x, m = o.covariance(), o.mean.flatten()
     n = sigma_x.shape[0]
-    cond = 0.1 * torch.randn(2, *o.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    z = torch.randn(2, *o.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    cond = 0.1 * _randn(2, o.shape, 1)
+    z = _randn(2, o.shape, 2)
     x_hat = o(z, torch.full((2,), logsnr, dtype=torch.float64), cond)
-    a2, s2 = torch.sigmoid(torch.tensor(logsnr)).double(), torch.sigmoid(torch.tensor(-logsnr)).double()
+    a2 = torch.sigmoid(torch.tensor(logsnr, dtype=torch.float64))
+    s2 = 1 - a2
     for b in range(2):
         mu = m + cond[b].flatten()
         # E[x|z] = μ + Σ α (α²Σ + σ²I)^{-1}(z − αμ)
         rhs = z[b].flatten() - a2.sqrt() * mu
-        expect = mu + a2.sqrt() * sigma_x @ torch.linalg.solve(a2 * sigma_x + s2 * torch.eye(n), rhs)
+        inv = torch.linalg.solve(a2 * sigma_x + s2 * torch.eye(n), rhs)
+        expect = mu + a2.sqrt() * sigma_x @ inv
         assert torch.allclose(x_hat[b].flatten(), expect, atol=1e-10)
 
 
 def test_condition_on_frames_matches_dense_gaussian_conditioning():
     o = _small(mean=True)
-    x = o.sample(torch.randn(1, *o.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3)))[0]
+    x = o.sample(_randn(1, o.shape, 3))[0]
     frames_a = [0, 2]
     post = o.condition_on_frames(x[:, frames_a], frames_a)
     idx = torch.arange(math.prod(o.shape)).reshape(o.shape)
@@ -73,7 +80,7 @@ def test_condition_on_frames_matches_dense_gaussian_conditioning():
 def test_exact_draws_reach_the_monte_carlo_floor():
     o = GaussianVideoOracle.power_law()
     n = 2048
-    x = o.sample(torch.randn(n, *o.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(4)))
+    x = o.sample(_randn(n, o.shape, 4))
     err = moment_errors(o, x)
     # whitened mean error ≈ 1/√n, per-mode log variance ratio ≈ 1/√n (complex modes)
     assert err["mean_white"] < 1.5 / math.sqrt(n)

@@ -33,7 +33,8 @@ def test_context_extension_and_video_files(tmp_path):
     context = np.random.default_rng(0).integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
     np.save(tmp_path / "ctx.npy", context)
     out = tmp_path / "run"
-    result = _run("--steps", "4", "-n", "2", "--frames", "13", "--context", str(tmp_path / "ctx.npy"),
+    result = _run("--steps", "4", "-n", "2", "--frames", "13",
+                  "--context", str(tmp_path / "ctx.npy"),
                   "--conditioning", "reconstruction", "--guidance-weight", "2",
                   "--video-format", "gif", "--out", str(out))
     assert result.exit_code == 0, result.output
