@@ -77,7 +77,9 @@ def load_video(path: Path, *, what: str):
 
 def to_uint8(x) -> np.ndarray:
     """[B, C, T, H, W] in [−1, 1] → uint8 [B, T, H, W, C] (clipped, rounded)."""
-    video = ((x.clamp(-1, 1) + 1) * 127.5).round().to(dtype=__import__("torch").uint8)
+    import torch
+
+    video = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     return video.permute(0, 2, 3, 4, 1).cpu().numpy()
 
 
@@ -88,8 +90,9 @@ def write_video(frames: np.ndarray, path: Path, fps: int = 8) -> None:
     codec, pix_fmt = ("gif", "rgb8") if path.suffix == ".gif" else ("mpeg4", "yuv420p")
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream(codec, rate=fps)
-        stream.height, stream.width = frames.shape[1] + frames.shape[1] % 2 * (codec != "gif"), \
-            frames.shape[2] + frames.shape[2] % 2 * (codec != "gif")
+        height, width = frames.shape[1:3]
+        pad = int(codec != "gif")  # yuv420p needs even sizes
+        stream.height, stream.width = height + height % 2 * pad, width + width % 2 * pad
         stream.pix_fmt = pix_fmt
         for frame in frames:
             image = av.VideoFrame.from_ndarray(frame, format="rgb24")
