@@ -30,7 +30,7 @@ from model.oracle import GaussianVideoOracle, moment_errors
 from model.samplers import SAMPLERS, PerSampleNoise
 
 FIELDS = ["experiment", "sampler", "steps", "gamma", "method", "w_r", "samples", "mean_rel",
-          "mean_white", "var_bin", "var_rms", "cov_fro", "lowres_rel", "seconds"]
+          "mean_white", "var_bin", "var_rms", "var_mean_log", "cov_fro", "lowres_rel", "seconds"]
 FRAMES_A, FRAMES_B = [0, 1, 2, 3], [4, 5, 6, 7]
 
 

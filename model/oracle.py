@@ -184,6 +184,7 @@ def moment_errors(oracle: GaussianVideoOracle, samples: torch.Tensor, *, bins: i
     var_bin:    max over eigenvalue bins of |log(mean over the bin of v̂_k / λ_k)|, v̂_k the
                 per-eigenmode sample variance (bias-sensitive, low Monte Carlo noise);
     var_rms:    RMS over eigenmodes of log(v̂_k / λ_k);
+    var_mean_log: mean over eigenmodes of log(v̂_k / λ_k), signed (> 0: over-dispersed);
     cov_fro:    ‖Ĉ − Σ‖_F / ‖Σ‖_F with the dense sample covariance Ĉ (off-diagonals included;
                 its Monte Carlo floor is large, compare with exact draws of the same size).
     """
@@ -200,5 +201,6 @@ def moment_errors(oracle: GaussianVideoOracle, samples: torch.Tensor, *, bins: i
         if mean_norm > 0 else math.nan,
         "var_bin": float(binned_variance_log_ratio(oracle, samples, bins=bins).abs().max()),
         "var_rms": float(log_ratio.pow(2).mean().sqrt()),
+        "var_mean_log": float(log_ratio.mean()),
         "cov_fro": float((cov - sigma).norm() / sigma.norm()),
     }
