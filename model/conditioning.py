@@ -22,7 +22,8 @@ import torch.nn.functional as F
 
 from model.denoiser import Denoiser
 from model.errors import ConditioningInputError
-from model.samplers import StepScalars, _alpha_sigma, add_noise, posterior_mean, step_variance
+from model.samplers import (StepScalars, add_noise, posterior_mean, scalar_alpha_sigma,
+                            step_variance)
 from model.schedule import alpha_sigma, append_dims
 
 METHODS = ("none", "replacement", "replacement-posterior", "reconstruction")
@@ -97,7 +98,7 @@ class Replacement:
             mean = posterior_mean(z_t[:, :, frames], x_a, step)  # eq. 3 with x = x^a
             z_a = add_noise(mean, math.sqrt(step_variance(step, 0.0)), lambda: eps)
         else:
-            alpha_s, sigma_s = _alpha_sigma(logsnr_s)
+            alpha_s, sigma_s = scalar_alpha_sigma(logsnr_s)
             z_a = add_noise(alpha_s * x_a, sigma_s, lambda: eps)  # q(z_s | x) of eq. 1
         return _with_frames(z_s, frames, z_a)
 

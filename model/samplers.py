@@ -52,15 +52,15 @@ class StepScalars:
 
     @property
     def alpha_sigma_t(self) -> tuple[float, float]:
-        return _alpha_sigma(self.logsnr_t)
+        return scalar_alpha_sigma(self.logsnr_t)
 
     @property
     def alpha_sigma_s(self) -> tuple[float, float]:
-        return _alpha_sigma(self.logsnr_s)
+        return scalar_alpha_sigma(self.logsnr_s)
 
 
-def _alpha_sigma(logsnr: float) -> tuple[float, float]:
-    # α² = sigmoid(λ), σ² = sigmoid(−λ), in stable exp form.
+def scalar_alpha_sigma(logsnr: float) -> tuple[float, float]:
+    """(α, σ) for a float λ: α² = sigmoid(λ), σ² = sigmoid(−λ)."""
     return math.sqrt(1.0 / (1.0 + math.exp(-logsnr))), math.sqrt(1.0 / (1.0 + math.exp(logsnr)))
 
 
@@ -101,7 +101,7 @@ def add_noise(mean: torch.Tensor, std: float, noise: Callable[[], torch.Tensor])
 
 def eps_from_x(z_t: torch.Tensor, x_hat: torch.Tensor, logsnr: float) -> torch.Tensor:
     """ε̂ = (z_t − α x̂)/σ, inverting x̂ = (z_t − σ ε̂)/α (Section 2)."""
-    alpha, sigma = _alpha_sigma(logsnr)
+    alpha, sigma = scalar_alpha_sigma(logsnr)
     return (z_t - alpha * x_hat) / sigma
 
 
@@ -165,7 +165,7 @@ def ancestral(denoiser: Denoiser, *, noise: PerSampleNoise, steps: int,
 def langevin_step(denoiser: Denoiser, z_s: torch.Tensor, logsnr_s: float, *, cond: Any,
                   delta: float, noise: PerSampleNoise) -> torch.Tensor:
     """z_s ← z_s − ½ δ σ_s ε̂(z_s) + √δ σ_s ε′  (eq. 5)."""
-    _, sigma_s = _alpha_sigma(logsnr_s)
+    _, sigma_s = scalar_alpha_sigma(logsnr_s)
     eps_hat = eps_from_x(z_s, _denoise(denoiser, z_s, logsnr_s, cond), logsnr_s)
     return add_noise(z_s - 0.5 * delta * sigma_s * eps_hat, math.sqrt(delta) * sigma_s, noise)
 
