@@ -51,7 +51,8 @@ def check_video(x: torch.Tensor, *, what: str, channels: int, size: tuple[int, i
 
 
 def check_frames(frames: Sequence[int], total: int) -> list[int]:
-    """Sorted unique frame indices, all in range, leaving at least one frame to generate."""
+    """The frame indices (order kept: it matches x^a's frames), checked to be distinct, in range
+    and to leave at least one frame to generate."""
     frames = [int(f) for f in frames]
     if len(frames) >= total:
         raise ConditioningInputError(
@@ -60,7 +61,7 @@ def check_frames(frames: Sequence[int], total: int) -> list[int]:
             or max(frames) >= total:
         raise ConditioningInputError(
             f"conditioning frames {frames} must be distinct indices in 0..{total - 1}")
-    return sorted(frames)
+    return frames
 
 
 def _with_frames(x: torch.Tensor, frames: list[int], values: torch.Tensor) -> torch.Tensor:

@@ -34,6 +34,15 @@ def test_known_frames_are_kept_exactly(method, sampler):
     assert torch.equal(x[:, :, FRAMES_A], x_a.expand(3, -1, -1, -1, -1))
 
 
+def test_unsorted_known_frames_keep_their_order():
+    x = _draw(ORACLE, 8)
+    frames = [5, 0, 2]
+    denoiser, replace = condition(ORACLE, method="reconstruction", x_a=x[:, :, frames],
+                                  frames=frames, w_r=1.0)
+    out = ancestral(denoiser, noise=PerSampleNoise([0], ORACLE.shape), steps=3, replace=replace)
+    assert torch.equal(out[:, :, frames], x[:, :, frames])
+
+
 def test_replacement_draws_follow_the_forward_process():
     n, shape = 4000, (1, 3, 2, 2)
     x_a = torch.tensor([0.3, -0.6], dtype=torch.float64).reshape(1, 1, 2, 1, 1)
