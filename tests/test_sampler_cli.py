@@ -69,3 +69,28 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, match):
     lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1
     assert re.search(match, lines[0]), lines[0]
+
+
+def test_interpolation_and_super_resolution(tmp_path):
+    rng = np.random.default_rng(2)
+    keys = rng.integers(0, 256, (8, 8, 8, 3), dtype=np.uint8)
+    np.save(tmp_path / "keys.npy", keys)
+    result = _run("--steps", "3", "-n", "2", "--context", str(tmp_path / "keys.npy"),
+                  "--interpolate-stride", "3", "--frames", "22", "--conditioning", "replacement",
+                  "--out", str(tmp_path / "i.npy"))
+    assert result.exit_code == 0, result.output
+    x = np.load(tmp_path / "i.npy")
+    assert x.shape == (2, 22, 8, 8, 3)
+    assert np.array_equal(x[:, ::3], np.broadcast_to(keys, x[:, ::3].shape))
+    low = np.full((8, 4, 4, 3), 200, dtype=np.uint8)
+    np.save(tmp_path / "low.npy", low)
+    errors = []
+    for w_r in ("0", "4"):
+        result = _run("--steps", "16", "-n", "2", "--lowres", str(tmp_path / "low.npy"),
+                      "--guidance-weight", w_r, "--out", str(tmp_path / "sr.npy"))
+        assert result.exit_code == 0, result.output
+        errors.append(np.abs(np.load(tmp_path / "sr.npy").astype(float).mean() - 200))
+    assert errors[1] < 0.5 * errors[0]
+    result = _run("--lowres", str(tmp_path / "low.npy"), "--frames", "9", "--conditioning",
+                  "replacement", "--steps", "2", "--out", str(tmp_path / "sr.npy"))
+    assert result.exit_code == 2 and "8 frames" in result.output
