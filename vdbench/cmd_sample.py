@@ -102,8 +102,12 @@ def write_video(frames: np.ndarray, path: Path, fps: int = 8) -> None:
         container.mux(stream.encode())
 
 
+ORACLE_DEFAULTS = {"sampler": "ancestral", "steps": 256, "gamma": 0.0, "w_r": 1.0}
+
+
 def load_model(oracle: bool, checkpoint: Path | None, device: str):
-    """(denoiser, (C, T, H, W) of one model window, null class label or None if unconditional)."""
+    """(denoiser, (C, T, H, W) of one model window, null class label or None if unconditional,
+    sampler defaults: the checkpoint's ``sampling`` config or ORACLE_DEFAULTS)."""
     from model.errors import SamplerInputError
 
     if oracle == (checkpoint is not None):
@@ -112,7 +116,7 @@ def load_model(oracle: bool, checkpoint: Path | None, device: str):
         from model.oracle import GaussianVideoOracle
 
         model = GaussianVideoOracle.power_law()
-        return model, model.shape, None
+        return model, model.shape, None, ORACLE_DEFAULTS
     if not checkpoint.exists():
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
     try:
@@ -126,7 +130,11 @@ def load_model(oracle: bool, checkpoint: Path | None, device: str):
         raise SamplerInputError(f"vdbench sample supports unconditional and class-conditional "
                                 f"checkpoints; this one is conditioned on {config.unet.cond!r}")
     null = -1 if config.unet.cond == "class" else None  # the null label used in training
-    return denoiser, (video.channels, video.frames, video.height, video.width), null
+    sampling = config.sampling
+    defaults = {"sampler": "langevin" if sampling.langevin else "ancestral",
+                "steps": sampling.timesteps, "gamma": sampling.gamma,
+                "w_r": sampling.recon_guidance_weight or ORACLE_DEFAULTS["w_r"]}
+    return denoiser, (video.channels, video.frames, video.height, video.width), null, defaults
 
 
 def _check_request(req: SampleRequest, window: int, given: int) -> None:
@@ -260,16 +268,20 @@ def save(samples: np.ndarray, out: Path, video_format: str | None) -> list[Path]
               "(3×8×8×8, exact denoiser; model/oracle.py).")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
               help="Model checkpoint (loaded with model.diffusion.load_denoiser).")
-@click.option("--sampler", type=click.Choice(["ancestral", "langevin"]), default="ancestral",
-              help="Ancestral (eq. 4) or predictor-corrector with Langevin (eq. 5).")
-@click.option("--steps", type=int, default=256, help="Sampling steps, uniform in t from 1 to 0.")
-@click.option("--gamma", type=float, default=0.0,
-              help="Log-variance interpolation γ of eq. 4 (0: σ̃²_{s|t}, 1: σ²_{t|s}).")
+@click.option("--sampler", type=click.Choice(["ancestral", "langevin"]), default=None,
+              help="Ancestral (eq. 4) or predictor-corrector with Langevin (eq. 5) "
+                   "[default: the checkpoint's sampling config; ancestral for --oracle].")
+@click.option("--steps", type=int, default=None,
+              help="Sampling steps, uniform in t from 1 to 0 [default: checkpoint's; 256].")
+@click.option("--gamma", type=float, default=None,
+              help="Log-variance interpolation γ of eq. 4 (0: σ̃²_{s|t}, 1: σ²_{t|s}) "
+                   "[default: checkpoint's; 0].")
 @click.option("--conditioning", type=click.Choice(["none", "replacement",
               "replacement-posterior", "reconstruction"]), default="none",
               help="How to condition on known frames (Section 3.1).")
-@click.option("--guidance-weight", "w_r", type=float, default=1.0,
-              help="Reconstruction guidance weight w_r (eqs. 7, 8).")
+@click.option("--guidance-weight", "w_r", type=float, default=None,
+              help="Reconstruction guidance weight w_r (eqs. 7, 8) [default: checkpoint's "
+                   "if set; 1].")
 @click.option("--cfg-weight", type=float, default=0.0,
               help="Classifier-free guidance weight w (eq. 6); needs --label.")
 @click.option("--label", type=int, default=None, help="Class label for conditional models.")
@@ -299,7 +311,9 @@ def sample(oracle, checkpoint, sampler, steps, gamma, conditioning, w_r, cfg_wei
     import torch
     from tqdm import tqdm
 
-    denoiser, shape, null_label = load_model(oracle, checkpoint, device)
+    denoiser, shape, null_label, defaults = load_model(oracle, checkpoint, device)
+    sampler, steps, gamma, w_r = (defaults[k] if v is None else v for k, v in zip(
+        ("sampler", "steps", "gamma", "w_r"), (sampler, steps, gamma, w_r)))
     cond = _class_condition(denoiser, null_label, cfg_weight, label, num_samples, device)
     if isinstance(cond, tuple):
         denoiser, cond = cond
