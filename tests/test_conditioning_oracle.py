@@ -106,7 +106,7 @@ def test_conditional_ordering_at_256_steps_with_both_samplers():
         rel = {}
         for method, w_r in [("replacement", 0.0), ("replacement-posterior", 0.0),
                             ("reconstruction", 2.0), ("reconstruction", 5.0)]:
-            x, _, target = _conditional(method, w_r, 512, 256, sampler)
+            x, _, target = _conditional(method, w_r, 256, 256, sampler)
             rel[method, w_r] = moment_errors(target, x[:, :, FRAMES_B])["mean_rel"]
         assert rel["reconstruction", 5.0] < rel["reconstruction", 2.0] \
             < min(rel["replacement", 0.0], rel["replacement-posterior", 0.0])
