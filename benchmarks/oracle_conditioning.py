@@ -7,7 +7,8 @@ Writes ``results/oracle_conditioning.csv`` (one row per configuration). Run from
 
 Experiments (oracle: 3 channels × 8 frames × 8×8, see model/oracle.py):
 - ``unconditional``: error of sample moments against the prior vs steps, ancestral vs Langevin.
-- ``extension``: p(x^b | x^a) with frames 0–3 known and 4–7 generated; rows ``exact`` (draws
+- ``extension``: p(x^b | x^a) with frames 0–3 known and 4–7 generated; ``interpolation``: the
+  same with frames 0, 2, 4, 6 known and 1, 3, 5, 7 generated. Rows ``exact`` (draws
   from the exact conditional: the Monte Carlo floor), ``exact-denoiser`` (the sampler run on the
   exact conditional oracle: the discretisation floor), ``prior`` (unconditional frames 4–7),
   both replacement variants and reconstruction guidance at several w_r.
@@ -31,7 +32,7 @@ from model.samplers import SAMPLERS, PerSampleNoise
 
 FIELDS = ["experiment", "sampler", "steps", "gamma", "method", "w_r", "samples", "mean_rel",
           "mean_white", "var_bin", "var_rms", "var_mean_log", "cov_fro", "lowres_rel", "seconds"]
-FRAMES_A, FRAMES_B = [0, 1, 2, 3], [4, 5, 6, 7]
+PLANS = {"extension": ([0, 1, 2, 3], [4, 5, 6, 7]), "interpolation": ([0, 2, 4, 6], [1, 3, 5, 7])}
 
 
 def _draw(oracle: GaussianVideoOracle, seed: int, n: int = 1) -> torch.Tensor:
@@ -54,41 +55,44 @@ def unconditional(oracle, n: int, steps_list, seed0: int) -> list[dict]:
     started = time.perf_counter()
     rows.append(_row("unconditional", "exact", 0, "none", "", n,
                      moment_errors(oracle, _draw(oracle, seed0, n)), started))
-    for name in ("ancestral", "langevin"):
+    for name, gamma in (("ancestral", 0.0), ("langevin", 0.0), ("ancestral", 1.0)):
         for steps in steps_list:
             started = time.perf_counter()
             noise = PerSampleNoise(range(seed0, seed0 + n), oracle.shape)
-            x = SAMPLERS[name](oracle, noise=noise, steps=steps)
+            x = SAMPLERS[name](oracle, noise=noise, steps=steps, gamma=gamma)
             rows.append(_row("unconditional", name, steps, "none", "", n,
-                             moment_errors(oracle, x), started))
+                             moment_errors(oracle, x), started, gamma))
     return rows
 
 
-def extension(oracle, n: int, steps: int, samplers, weights, seed0: int) -> list[dict]:
-    x_a = _draw(oracle, 123)[:, :, FRAMES_A]
-    target = oracle.condition_on_frames(x_a[0], FRAMES_A)
+def conditional(plan: str, oracle, n: int, steps: int, samplers, weights,
+                seed0: int) -> list[dict]:
+    frames_a, frames_b = PLANS[plan]
+    x_a = _draw(oracle, 123)[:, :, frames_a]
+    target = oracle.condition_on_frames(x_a[0], frames_a)
     started = time.perf_counter()
-    rows = [_row("extension", "exact", 0, "exact", "", n,
+    rows = [_row(plan, "exact", 0, "exact", "", n,
                  moment_errors(target, _draw(target, seed0, n)), started)]
     started = time.perf_counter()
-    rows.append(_row("extension", "exact", 0, "prior", "", n,
-                     moment_errors(target, _draw(oracle, seed0, n)[:, :, FRAMES_B]), started))
+    rows.append(_row(plan, "exact", 0, "prior", "", n,
+                     moment_errors(target, _draw(oracle, seed0, n)[:, :, frames_b]), started))
     for name in samplers:
         sampler = SAMPLERS[name]
         started = time.perf_counter()
         x = sampler(target, noise=PerSampleNoise(range(seed0, seed0 + n), target.shape),
                     steps=steps)
-        rows.append(_row("extension", name, steps, "exact-denoiser", "", n,
+        rows.append(_row(plan, name, steps, "exact-denoiser", "", n,
                          moment_errors(target, x), started))
         configs = [("replacement", 0.0), ("replacement-posterior", 0.0)]
         configs += [("reconstruction", w) for w in weights]
         for method, w_r in configs:
             started = time.perf_counter()
-            denoiser, replace = condition(oracle, method=method, x_a=x_a, frames=FRAMES_A, w_r=w_r)
+            denoiser, replace = condition(oracle, method=method, x_a=x_a, frames=frames_a,
+                                          w_r=w_r)
             noise = PerSampleNoise(range(seed0, seed0 + n), oracle.shape)
             x = sampler(denoiser, noise=noise, steps=steps, replace=replace)
-            rows.append(_row("extension", name, steps, method, w_r, n,
-                             moment_errors(target, x[:, :, FRAMES_B]), started))
+            rows.append(_row(plan, name, steps, method, w_r, n,
+                             moment_errors(target, x[:, :, frames_b]), started))
     return rows
 
 
@@ -133,8 +137,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     oracle = GaussianVideoOracle.power_law()
     rows = unconditional(oracle, args.samples, [4, 16, 64, 256], seed0=0)
-    rows += extension(oracle, args.samples, args.steps, ["ancestral", "langevin"],
-                      [1.0, 2.0, 5.0, 10.0, 20.0], seed0=10_000)
+    for plan in PLANS:
+        rows += conditional(plan, oracle, args.samples, args.steps, ["ancestral", "langevin"],
+                            [1.0, 2.0, 5.0, 10.0, 20.0], seed0=10_000)
     rows += super_resolution(oracle, args.samples // 2, 64, [0.0, 1.0, 2.0, 5.0, 10.0, 20.0],
                              seed0=20_000)
     args.out.parent.mkdir(parents=True, exist_ok=True)
