@@ -109,11 +109,11 @@ def write_rows(args, seconds: dict[str, float]) -> None:
         if new:
             writer.writerow(HEADER)
         for name, value in seconds.items():
-            peer = "" if name == "ancestral_step" else "ancestral_step"
-            writer.writerow([today, f"sampler_cost (tiny U-Net 16x32x32, batch {args.batch_size})",
-                             name, f"{value:.4f}", "s/step", peer,
-                             f"{plain:.4f}" if peer else "", f"{value / plain:.2f}" if peer else "",
-                             MACHINE, command])
+            peer = "" if name == "ancestral_step" else "plain ancestral step (same network)"
+            writer.writerow([today, "sampler_cost",
+                             f"{name}_s_tiny_{args.batch_size}x16x32x32", f"{value:.4f}", "s",
+                             peer, f"{plain:.4f}" if peer else "",
+                             f"{value / plain:.2f}" if peer else "", MACHINE, command])
 
 
 if __name__ == "__main__":

@@ -186,7 +186,8 @@ def check_compatible(stored: ModelConfig, wanted: ModelConfig) -> None:
     """Raise :class:`CheckpointError` naming every architecture key that differs."""
     a, b = stored.to_dict(), wanted.to_dict()
     diffs = [f"{section}.{key}: checkpoint {a[section][key]!r} vs config {b[section][key]!r}"
-             for section in ARCH_SECTIONS for key in a[section] if a[section][key] != b[section][key]]
+             for section in ARCH_SECTIONS for key in a[section]
+             if a[section][key] != b[section][key]]
     if diffs:
         raise CheckpointError(f"checkpoint is from another config ({stored.name!r}, wanted "
                               f"{wanted.name!r}): " + "; ".join(diffs))

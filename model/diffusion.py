@@ -138,6 +138,8 @@ class DiffusionDenoiser(nn.Module):
     ``cond``: None, class labels ``[B]`` (−1 = none) or caption embeddings ``[B, L, D]`` (0 =
     none), as the network was trained. ``logsnr`` may be ``[B]`` or a scalar. The ε- or
     v-prediction of the network is converted to x̂ here, so samplers never see the target.
+    The network runs in its own dtype; x̂ comes back in z_t's dtype (float64 samplers work),
+    differentiably in z_t (reconstruction guidance, eq. 7).
     """
 
     def __init__(self, net: nn.Module, prediction: str):
@@ -150,7 +152,8 @@ class DiffusionDenoiser(nn.Module):
         logsnr = torch.as_tensor(logsnr, device=z_t.device)
         if logsnr.ndim == 0:
             logsnr = logsnr.expand(z_t.shape[0])
-        out = self.net(z_t, logsnr.to(z_t.dtype), cond)
+        dtype = next((p.dtype for p in self.net.parameters()), z_t.dtype)
+        out = self.net(z_t.to(dtype), logsnr.to(dtype), cond).to(z_t.dtype)
         return x_from_prediction(self.prediction, z_t, logsnr, out)
 
 

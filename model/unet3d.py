@@ -50,7 +50,7 @@ class ResBlock(nn.Module):
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
         self.emb = nn.Linear(emb_dim, c_out)
         self.norm2 = nn.GroupNorm(groups, c_out)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         nn.init.zeros_(self.conv2.weight)  # the residual branch starts at zero
         nn.init.zeros_(self.conv2.bias)
@@ -59,7 +59,7 @@ class ResBlock(nn.Module):
     def forward(self, h: torch.Tensor, emb: torch.Tensor, ctx: FrameContext) -> torch.Tensor:
         x = self.conv1(F.silu(self.norm1(h)))
         # The conditioning embedding is added into every residual block (Section 3), per sample.
-        x = x + self.emb(emb).repeat_interleave(ctx.frames, dim=0)[:, :, None, None]
+        x = x.add_(self.emb(emb).repeat_interleave(ctx.frames, dim=0)[:, :, None, None])
         x = self.conv2(self.dropout(F.silu(self.norm2(x))))
         return self.skip(h) + x
 
@@ -171,6 +171,8 @@ class UNet3D(nn.Module):
         self.conv_out = nn.Conv2d(widths[0], video.channels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
+        # Activations are channels-last (see forward); weights too, or every call reorders them.
+        self.to(memory_format=torch.channels_last)
 
     @staticmethod
     def _build_down(cfg: UNetConfig, widths: list[int], res: int):
@@ -211,6 +213,12 @@ class UNet3D(nn.Module):
         if logsnr.shape != (z_t.shape[0],):
             raise ValueError(f"logsnr must be [B] = [{z_t.shape[0]}], got {tuple(logsnr.shape)}")
 
+    @staticmethod
+    def check_frame_mask(frame_is_image: torch.Tensor, batch: int, frames: int) -> None:
+        if frame_is_image.shape not in ((frames,), (batch, frames)):
+            raise ValueError(f"frame_is_image must be [T] = [{frames}] or [B, T] = "
+                             f"[{batch}, {frames}], got {tuple(frame_is_image.shape)}")
+
     def forward(self, z_t: torch.Tensor, logsnr: torch.Tensor, cond: torch.Tensor | None = None,
                 frame_is_image: torch.Tensor | None = None,
                 positions: torch.Tensor | None = None) -> torch.Tensor:
@@ -219,6 +227,7 @@ class UNet3D(nn.Module):
         b, c, t, height, width = z_t.shape
         allowed = None
         if frame_is_image is not None:
+            self.check_frame_mask(frame_is_image, b, t)
             allowed = temporal_mask(frame_is_image.to(torch.bool).expand(b, t))
         ctx = FrameContext(frames=t, allowed=allowed, positions=positions)
         emb = self.embed(logsnr, cond)

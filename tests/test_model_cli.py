@@ -18,6 +18,16 @@ def test_model_info_counts_match_the_network():
     assert "| tiny " in result.output and "ucf101" not in result.output
 
 
+def test_cli_import_stays_light():
+    """`vdbench --help` must not pay for importing torch."""
+    import subprocess
+    import sys
+
+    code = "import sys, vdbench.cli; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_model_info_unknown_preset_is_one_line_error():
     result = CliRunner().invoke(main, ["model", "info", "imagen"])
     assert result.exit_code == 2
@@ -64,4 +74,5 @@ def test_train_command_bad_input(tmp_path):
     assert result.exit_code == 2 and "is text-conditioned" in result.output
     result = CliRunner().invoke(main, ["train", "--data", str(tmp_path / "u.npy"), "--config",
                                        "tiny", "--out", str(tmp_path / "r")])
-    assert result.exit_code == 2 and "videos are 16×16 but the config expects 32×32" in result.output
+    assert result.exit_code == 2
+    assert "videos are 16×16 but the config expects 32×32" in result.output

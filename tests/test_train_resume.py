@@ -92,6 +92,13 @@ def test_load_denoiser_uses_ema_and_rejects_bad_paths(tmp_path):
     assert torch.equal(raw.net.conv_in.weight, state.net.conv_in.weight)
     z = torch.randn(1, 3, 4, 16, 16)
     assert den(z, torch.tensor(2.0)).shape == z.shape
+    # A float64 sampler gets float64 x̂ from the float32 network, with gradients to z_t.
+    z64 = z.double().requires_grad_()
+    x64 = den(z64, torch.tensor([2.0], dtype=torch.float64))
+    assert x64.dtype == torch.float64
+    torch.testing.assert_close(x64.float(), den(z, torch.tensor([2.0])), rtol=1e-5, atol=1e-5)
+    x64.square().sum().backward()
+    assert z64.grad is not None and z64.grad.abs().sum() > 0
     (tmp_path / "empty").mkdir()
     with pytest.raises(CheckpointError, match="no complete checkpoint"):
         load_denoiser(tmp_path / "empty")

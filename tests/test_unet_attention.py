@@ -115,8 +115,8 @@ def test_spatial_attention_matches_softmax_formula():
 
 def test_temporal_mask_pattern():
     allowed = temporal_mask(torch.tensor([[False, False, True, True]]))[0]
-    expect = torch.tensor([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=torch.bool)
-    assert torch.equal(allowed, expect)
+    expect = [[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
+    assert torch.equal(allowed, torch.tensor(expect, dtype=torch.bool))
 
 
 def test_attention_pool_uses_mean_query():

@@ -80,3 +80,9 @@ def test_bad_input_shapes(shape, lam, match):
     net = UNet3D(micro_config())
     with pytest.raises(ValueError, match=match):
         net(torch.zeros(shape), torch.zeros(lam))
+
+
+def test_bad_frame_mask_shape():
+    net = UNet3D(micro_config())
+    with pytest.raises(ValueError, match=r"frame_is_image must be \[T\] = \[4\] or \[B, T\]"):
+        net(torch.zeros(2, 3, 4, 16, 16), torch.zeros(2), None, torch.zeros(5, dtype=torch.bool))
