@@ -12,3 +12,11 @@ class CheckpointError(ValueError):
 
 class DataError(ValueError):
     """Training data with the wrong file type, dtype, shape or resolution."""
+
+
+class SamplerInputError(ValueError):
+    """A sampler setting is out of range (steps < 1, γ outside [0, 1], δ <= 0, bad seeds)."""
+
+
+class ConditioningInputError(ValueError):
+    """Conditioning data or options do not fit the video (shape, resolution, range, frames, w_r)."""

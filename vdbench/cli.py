@@ -36,6 +36,8 @@ main.add_command(protocols)
 
 from vdbench.cmd_model import model as _model_command  # noqa: E402
 from vdbench.cmd_train import train as _train_command  # noqa: E402
+from vdbench.cmd_sample import sample as _sample_command  # noqa: E402
 
 main.add_command(_model_command)
 main.add_command(_train_command)
+main.add_command(_sample_command)
