@@ -3,7 +3,7 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
-from helpers_model import micro_config
+from tests.helpers_model import micro_config
 from model.unet3d import build_on_meta, count_parameters
 from vdbench.cli import main
 

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from model.checkpoint import save_checkpoint
 from model.unet3d import UNet3D
-from helpers_model import micro_config, randomize
+from tests.helpers_model import micro_config, randomize
 from vdbench.cli import main
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers_model import micro_config
+from tests.helpers_model import micro_config
 from model import checkpoint as ckpt
 from model.data import ClipSampler, load_video_array
 from model.diffusion import load_denoiser

@@ -5,7 +5,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from helpers_model import micro_config, randomize
+from tests.helpers_model import micro_config, randomize
 from model.attention import AttentionPool, SpatialAttention, TemporalAttention, temporal_mask
 from model.unet3d import UNet3D
 

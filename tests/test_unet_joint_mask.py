@@ -2,7 +2,7 @@
 
 import torch
 
-from helpers_model import micro_config, randomize
+from tests.helpers_model import micro_config, randomize
 from model.unet3d import UNet3D
 
 

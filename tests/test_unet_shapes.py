@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from helpers_model import micro_config, randomize
+from tests.helpers_model import micro_config, randomize
 from model.configs import PRESETS, preset
 from model.unet3d import UNet3D, build_on_meta, count_parameters
 
