@@ -36,12 +36,13 @@ def write_clips(path: Path, n: int, seed: int) -> None:
     del out
 
 
-def run_fvd(real: Path, gen: Path, batch_size: int) -> tuple[float, float, str]:
+def run_fvd(real: Path, gen: Path, batch_size: int, threads: int) -> tuple[float, float, str]:
     """(peak RSS of the child in MiB, seconds, last output line)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.time()
     proc = subprocess.run([sys.executable, "-m", "vdbench", "fvd", str(real), str(gen),
-                           "--batch-size", str(batch_size)], capture_output=True, text=True)
+                           "--batch-size", str(batch_size), "--threads", str(threads)],
+                          capture_output=True, text=True)
     seconds = time.time() - t
     if proc.returncode != 0:
         raise SystemExit(f"vdbench fvd failed: {proc.stderr.strip()[-500:]}")
@@ -55,6 +56,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="+", default=[512, 2048])
     ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--record", action="store_true")
     args = ap.parse_args()
     rows = []
@@ -64,7 +66,7 @@ def main() -> None:
             real, gen = Path(tmp) / "real.npy", Path(tmp) / "gen.npy"
             write_clips(real, n, 1)
             write_clips(gen, n, 2)
-            peak, seconds, line = run_fvd(real, gen, args.batch_size)
+            peak, seconds, line = run_fvd(real, gen, args.batch_size, args.threads)
         print(f"N = {n} vs {n}: peak RSS {peak:.0f} MiB, {seconds:.0f} s "
               f"({2 * n / seconds:.2f} videos/s), {line}")
         rows += [
