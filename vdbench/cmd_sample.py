@@ -6,31 +6,15 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 import numpy as np
 
+from vdbench.sampling import (SampleRequest, count_steps, generate, load_model,  # noqa: F401
+                              to_uint8)
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SampleRequest:
-    """Everything `vdbench sample` was asked for, validated once."""
-
-    sampler: str
-    steps: int
-    gamma: float
-    conditioning: str
-    w_r: float
-    cfg_weight: float
-    frames: int
-    context_frames: int | None
-    interpolate_stride: int | None
-    num_samples: int
-    seed: int
-    batch_size: int
 
 
 def _one_line_errors(fn):
@@ -75,14 +59,6 @@ def load_video(path: Path, *, what: str):
     return video.permute(0, 4, 1, 2, 3).contiguous()
 
 
-def to_uint8(x) -> np.ndarray:
-    """[B, C, T, H, W] in [−1, 1] → uint8 [B, T, H, W, C] (clipped, rounded)."""
-    import torch
-
-    video = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return video.permute(0, 2, 3, 4, 1).cpu().numpy()
-
-
 def write_video(frames: np.ndarray, path: Path, fps: int = 8) -> None:
     """Write uint8 [T, H, W, 3] as .gif or .mp4 with PyAV."""
     import av
@@ -100,148 +76,6 @@ def write_video(frames: np.ndarray, path: Path, fps: int = 8) -> None:
                 image = image.reformat(width=stream.width, height=stream.height)
             container.mux(stream.encode(image))
         container.mux(stream.encode())
-
-
-ORACLE_DEFAULTS = {"sampler": "ancestral", "steps": 256, "gamma": 0.0, "w_r": 1.0}
-
-
-def load_model(oracle: bool, checkpoint: Path | None, device: str):
-    """(denoiser, (C, T, H, W) of one model window, null class label or None if unconditional,
-    sampler defaults: the checkpoint's ``sampling`` config or ORACLE_DEFAULTS)."""
-    from model.errors import SamplerInputError
-
-    if oracle == (checkpoint is not None):
-        raise SamplerInputError("give exactly one of --oracle or --checkpoint PATH")
-    if oracle:
-        from model.oracle import GaussianVideoOracle
-
-        model = GaussianVideoOracle.power_law()
-        return model, model.shape, None, ORACLE_DEFAULTS
-    if not checkpoint.exists():
-        raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
-    try:
-        from model.diffusion import load_denoiser
-    except ImportError as err:
-        raise SamplerInputError(f"cannot load checkpoints in this install ({err})") from err
-
-    denoiser, config = load_denoiser(checkpoint, device)
-    video = config.video
-    if config.unet.cond not in ("none", "class"):
-        raise SamplerInputError(f"vdbench sample supports unconditional and class-conditional "
-                                f"checkpoints; this one is conditioned on {config.unet.cond!r}")
-    null = -1 if config.unet.cond == "class" else None  # the null label used in training
-    sampling = config.sampling
-    defaults = {"sampler": "langevin" if sampling.langevin else "ancestral",
-                "steps": sampling.timesteps, "gamma": sampling.gamma,
-                "w_r": sampling.recon_guidance_weight or ORACLE_DEFAULTS["w_r"]}
-    return denoiser, (video.channels, video.frames, video.height, video.width), null, defaults
-
-
-def _check_request(req: SampleRequest, window: int, given: int) -> None:
-    from model.errors import ConditioningInputError, SamplerInputError
-
-    if req.num_samples < 1 or req.batch_size < 1:
-        raise SamplerInputError("--num-samples and --batch-size must be >= 1")
-    if req.frames < 1:
-        raise SamplerInputError(f"--frames must be >= 1, got {req.frames}")
-    needs_conditioning = given > 0 or req.frames > window
-    if needs_conditioning and req.conditioning == "none":
-        raise ConditioningInputError(
-            f"{req.frames} frames with {given} given frames and a {window}-frame model need "
-            "--conditioning replacement|replacement-posterior|reconstruction")
-    if req.frames < window:
-        raise ConditioningInputError(
-            f"--frames {req.frames} is shorter than the model's {window}-frame window")
-
-
-def _windows(req: SampleRequest, window: int, given: int) -> tuple[list[int], list[bool]]:
-    """(window starts, initially known frames) for extension or interpolation."""
-    from model.conditioning import extension_windows, interpolation_windows
-    from model.errors import ConditioningInputError
-
-    if req.interpolate_stride:
-        m = req.interpolate_stride
-        positions = [i * m for i in range(given)]
-        if not positions or positions[-1] >= req.frames:
-            raise ConditioningInputError(
-                f"{given} keyframes at stride {m} do not fit {req.frames} frames")
-        known = [i in set(positions) for i in range(req.frames)]
-        return interpolation_windows(req.frames, window, m), known
-    context = req.context_frames if req.context_frames is not None else window // 2
-    if given > req.frames:
-        raise ConditioningInputError(
-            f"{given} context frames are longer than the {req.frames}-frame video")
-    if req.frames == window and given == 0:
-        return [0], [False] * window
-    return extension_windows(req.frames, window, context, given), \
-        [i < given for i in range(req.frames)]
-
-
-def _window_sampler(denoiser, req: SampleRequest, *, shape, seeds, lowres, cond, dtype, device,
-                    tick):
-    """sample_window(x_a, frames, index, start) for one batch of samples (see fill_video)."""
-    from model.conditioning import LowResObservation, condition, window_seeds
-    from model.samplers import SAMPLERS, PerSampleNoise
-
-    def sample_window(x_a, frames, index, start):
-        obs = None if lowres is None else LowResObservation(lowres[:, :, start:start + shape[1]])
-        den, replace = denoiser, None
-        if frames or obs is not None:
-            method = req.conditioning if frames else "none"
-            den, replace = condition(denoiser, method=method, x_a=x_a, frames=frames,
-                                     w_r=req.w_r, lowres=obs)
-        noise = PerSampleNoise(window_seeds(seeds, index), shape, dtype=dtype, device=device)
-        return SAMPLERS[req.sampler](den, noise=noise, steps=req.steps, gamma=req.gamma,
-                                     cond=cond, replace=replace,
-                                     callback=lambda *_: tick())
-
-    return sample_window
-
-
-def generate(denoiser, shape, req: SampleRequest, *, context=None, lowres=None, cond=None,
-             dtype=None, device="cpu", tick=lambda: None):
-    """All requested samples as float [N, C, frames, H, W]; batch-size independent by seed."""
-    import torch
-
-    from model.conditioning import check_video, fill_video
-
-    channels, window, height, width = shape
-    given = 0 if context is None else context.shape[2]
-    _check_request(req, window, given)
-    starts, known = _windows(req, window, given)
-    for what, video, size in (("conditioning video", context, (height, width)),
-                              ("low-resolution video", lowres, None)):
-        if video is not None:
-            check_video(video, what=what, channels=channels, size=size or video.shape[-2:],
-                        value_range=(-1.0, 1.0))
-            if video.shape[0] not in (1, req.num_samples):
-                from model.errors import ConditioningInputError
-
-                raise ConditioningInputError(f"{what} has {video.shape[0]} videos; give 1 or "
-                                             f"--num-samples ({req.num_samples})")
-    if lowres is not None and lowres.shape[2] != req.frames:
-        from model.errors import ConditioningInputError
-
-        raise ConditioningInputError(f"low-resolution video has {lowres.shape[2]} frames, "
-                                     f"expected --frames {req.frames}")
-    out = []
-    for lo in range(0, req.num_samples, req.batch_size):
-        hi = min(lo + req.batch_size, req.num_samples)
-        pick = (lambda v: None if v is None else (v if v.shape[0] == 1 else v[lo:hi])
-                .expand(hi - lo, -1, -1, -1, -1).to(device=device, dtype=dtype))
-        video = torch.zeros(hi - lo, channels, req.frames, height, width, dtype=dtype,
-                            device=device)
-        if context is not None:
-            keys = [i * (req.interpolate_stride or 1) for i in range(given)]
-            video[:, :, keys] = pick(context)
-        batch_cond = None if cond is None else cond[lo:hi]
-        sample_window = _window_sampler(
-            denoiser, req, shape=(channels, window, height, width),
-            seeds=range(req.seed + lo, req.seed + hi), lowres=pick(lowres), cond=batch_cond,
-            dtype=dtype, device=device, tick=tick)
-        out.append(fill_video(sample_window, video=video, known=known, window=window,
-                              starts=starts).cpu())
-    return torch.cat(out)
 
 
 def save(samples: np.ndarray, out: Path, video_format: str | None) -> list[Path]:
@@ -323,7 +157,7 @@ def sample(oracle, checkpoint, sampler, steps, gamma, conditioning, w_r, cfg_wei
     context = None if context_path is None else load_video(context_path, what="context video")
     lowres = None if lowres_path is None else load_video(lowres_path, what="low-res video")
     dtype = torch.float64 if oracle else torch.float32
-    total = _count_steps(req, shape[1], 0 if context is None else context.shape[2])
+    total = count_steps(req, shape[1], 0 if context is None else context.shape[2])
     with tqdm(total=total, desc="sampling", unit="step", disable=None) as bar:
         x = generate(denoiser, shape, req, context=context, lowres=lowres, cond=cond,
                      dtype=dtype, device=device, tick=lambda: bar.update(1))
@@ -351,11 +185,3 @@ def _class_condition(denoiser, null_label, cfg_weight: float, label, n: int, dev
     if cfg_weight == 0:
         return labels
     return ClassifierFreeGuidance(denoiser, cfg_weight, null_label), labels
-
-
-def _count_steps(req: SampleRequest, window: int, given: int) -> int:
-    """Progress-bar total: denoiser steps over all windows and batches."""
-    _check_request(req, window, given)
-    starts, _ = _windows(req, window, given)
-    batches = -(-req.num_samples // max(req.batch_size, 1))
-    return len(starts) * req.steps * batches
