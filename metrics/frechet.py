@@ -121,14 +121,14 @@ def trace_sqrt_product(sigma: np.ndarray, sigma_v: np.ndarray) -> float:
     return float(np.trace(symmetric_sqrt(sqrt_sigma @ sigma_v @ sqrt_sigma)))
 
 
-def frechet_distance(a: GaussianStats, b: GaussianStats) -> float:
+def frechet_distance(a: GaussianStats, b: GaussianStats, warn: bool = True) -> float:
     """Fréchet distance between the Gaussians fitted to two feature sets (float64)."""
     if a.dim != b.dim:
         raise InputError(f"feature dimensions differ: {a.dim} vs {b.dim}")
     for name, s in (("first", a), ("second", b)):
         if s.count < 2:
             raise InputError(f"the {name} set has {s.count} sample(s); at least 2 are needed")
-        if s.count < s.dim:
+        if warn and s.count < s.dim:
             log.warning(
                 "warning: the %s set has %d samples, fewer than the feature dimension %d: "
                 "its covariance is rank-deficient and the distance is biased upwards",

@@ -15,6 +15,7 @@ from typing import Any
 from metrics.errors import InputError
 
 PRESETS = ("paper", "quick")
+LABELS = PRESETS + ("custom",)  # custom: counts overridden by hand; never in paper tables
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Protocol:
     quick: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.preset not in PRESETS:
+        if self.preset not in LABELS:
             raise InputError(f"unknown preset {self.preset!r}; expected one of {PRESETS}")
         if not 0 <= self.context_frames < self.frames:
             raise InputError(f"{self.name}: context frames {self.context_frames} must be in "
@@ -64,6 +65,14 @@ class Protocol:
         if preset == "paper":
             return dataclasses.replace(self, preset="paper")
         return dataclasses.replace(self, preset="quick", **self.quick)
+
+    def with_counts(self, num_clips: int | None, samples_per_clip: int | None) -> "Protocol":
+        """Hand-set sample counts: the result is labelled preset 'custom'."""
+        if num_clips is None and samples_per_clip is None:
+            return self
+        return dataclasses.replace(
+            self, preset="custom", num_clips=num_clips or self.num_clips,
+            samples_per_clip=samples_per_clip or self.samples_per_clip)
 
     def summary(self) -> dict[str, Any]:
         """The protocol's parameters as a flat dict (recorded in every result)."""

@@ -71,3 +71,15 @@ def get_protocol(name: str, preset: str = "paper") -> Protocol:
         raise InputError(f"unknown protocol {name!r}; expected one of {sorted(PROTOCOLS)}") \
             from None
     return base.with_preset(preset)
+
+SHAPES = Protocol(
+    name="shapes", paper_section="mirrors 4.2 (BAIR) on procedural sprites (not BAIR)",
+    dataset="shapes", split="test", resolution=32, frames=16, context_frames=1, num_clips=256,
+    samples_per_clip=100, metrics=("fvd", "context_consistency"), sampler="langevin",
+    steps=256, corrector_steps=1, guidance_weight=50.0, conditioning="reconstruction",
+    paper_table="", seed=0,
+    notes="1 → 15 frames at 32×32, like BAIR's protocol; FVD pooled over samples × clips with "
+          "the conditioning frame on both sides, plus context consistency of colours/areas.",
+    quick=dict(num_clips=16, samples_per_clip=4, steps=32, corrector_steps=1),
+)
+PROTOCOLS[SHAPES.name] = SHAPES

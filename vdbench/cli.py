@@ -41,3 +41,8 @@ from vdbench.cmd_sample import sample as _sample_command  # noqa: E402
 main.add_command(_model_command)
 main.add_command(_train_command)
 main.add_command(_sample_command)
+
+from vdbench.cmd_run import compare, run  # noqa: E402
+
+main.add_command(run)
+main.add_command(compare)

@@ -1,0 +1,113 @@
+"""`vdbench run PROTOCOL` and `vdbench compare PROTOCOL`."""
+
+from __future__ import annotations
+
+import itertools
+
+import click
+
+from vdbench.cli_common import one_line_errors, set_threads
+
+CONDITIONINGS = ("none", "replacement", "replacement-posterior", "reconstruction")
+
+
+def run_options(fn):
+    options = [
+        click.option("--checkpoint", default=None, help="Model checkpoint file or run dir."),
+        click.option("--model", "model_spec", default=None,
+                     help="Your own generator: pkg.module:factory (see README)."),
+        click.option("--steps", type=click.IntRange(min=1), default=None,
+                     help="Sampling steps [default: the protocol preset's]."),
+        click.option("--gamma", type=click.FloatRange(0, 1), default=0.1,
+                     help="Log-variance interpolation γ of eq. 4."),
+        click.option("--guidance-weight", type=click.FloatRange(min=0), default=None,
+                     help="Reconstruction guidance w_r (eq. 7) [default: the protocol's]."),
+        click.option("--cfg-weight", type=click.FloatRange(min=0), default=0.0,
+                     help="Classifier-free guidance weight w (eq. 6)."),
+        click.option("--preset", type=click.Choice(["paper", "quick"]), default="paper"),
+        click.option("--clips", type=click.IntRange(min=1), default=None,
+                     help="Override the number of clips (result labelled preset 'custom')."),
+        click.option("--samples-per-clip", type=click.IntRange(min=1), default=None,
+                     help="Override samples per clip (result labelled preset 'custom')."),
+        click.option("--data-dir", default=None, help="Where the protocol's dataset lives."),
+        click.option("--out", default="runs", help="Folder for result records (JSON)."),
+        click.option("--device", default="cpu"),
+        click.option("--batch-size", type=click.IntRange(min=1), default=8),
+        click.option("--threads", type=click.IntRange(min=1), default=None),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _settings(protocol, sampler, conditioning, steps, gamma, w_r, cfg):
+    from vdbench.diffusion_generator import SamplerSettings
+
+    return SamplerSettings(sampler or protocol.sampler, steps or protocol.steps, gamma,
+                           conditioning or protocol.conditioning,
+                           protocol.guidance_weight if w_r is None else w_r, cfg)
+
+
+def _report(protocol, records) -> None:
+    from tabulate import tabulate
+
+    keys = sorted({k for r in records for k in r["metrics"]})
+    rows = [[r["sampler"].get("name", ""), r["sampler"].get("conditioning", ""),
+             r["sampler"].get("steps", "")] + [r["metrics"].get(k) for k in keys]
+            for r in records]
+    click.echo(f"\n{protocol.name} ({protocol.preset} preset): {protocol.num_clips} clips × "
+               f"{protocol.samples_per_clip} samples\n")
+    click.echo(tabulate(rows, headers=["sampler", "conditioning", "steps"] + keys,
+                        floatfmt=".4g"))
+    for r in records:
+        click.echo(f"wrote {r['_path']}")
+
+
+@click.command()
+@click.argument("protocol_name", metavar="PROTOCOL")
+@click.option("--sampler", type=click.Choice(["ancestral", "langevin"]), default=None)
+@click.option("--conditioning", type=click.Choice(CONDITIONINGS), default=None)
+@run_options
+@one_line_errors
+def run(protocol_name, sampler, conditioning, checkpoint, model_spec, steps, gamma,
+        guidance_weight, cfg_weight, preset, clips, samples_per_clip, data_dir, out, device,
+            batch_size, threads):
+    """Evaluate a model on PROTOCOL (see `vdbench protocols`) and write a result record."""
+    from protocols.registry import get_protocol
+    from vdbench.runner import RunOptions, run_variants
+
+    set_threads(threads)
+    protocol = get_protocol(protocol_name, preset).with_counts(clips, samples_per_clip)
+    settings = _settings(protocol, sampler, conditioning, steps, gamma, guidance_weight,
+                         cfg_weight)
+    opts = RunOptions(checkpoint, model_spec, data_dir, out, device, batch_size)
+    _report(protocol, run_variants(protocol, [settings], opts))
+
+
+@click.command()
+@click.argument("protocol_name", metavar="PROTOCOL")
+@click.option("--sampler", "samplers", default=None,
+              help="Comma-separated samplers, e.g. ancestral,langevin.")
+@click.option("--conditioning", "conditionings", default="replacement,reconstruction",
+              help="Comma-separated conditioning methods.")
+@run_options
+@one_line_errors
+def compare(protocol_name, samplers, conditionings, checkpoint, model_spec, steps, gamma,
+            guidance_weight, cfg_weight, preset, clips, samples_per_clip, data_dir, out, device,
+            batch_size, threads):
+    """Several sampler/conditioning variants on the same clips and seeds, in one table."""
+    from metrics.errors import InputError
+    from protocols.registry import get_protocol
+    from vdbench.runner import RunOptions, run_variants
+
+    set_threads(threads)
+    protocol = get_protocol(protocol_name, preset).with_counts(clips, samples_per_clip)
+    sampler_list = (samplers or protocol.sampler).split(",")
+    cond_list = conditionings.split(",")
+    for c in cond_list:
+        if c not in CONDITIONINGS:
+            raise InputError(f"unknown conditioning {c!r}; expected one of {CONDITIONINGS}")
+    variants = [_settings(protocol, s, c, steps, gamma, guidance_weight, cfg_weight)
+                for s, c in itertools.product(sampler_list, cond_list)]
+    opts = RunOptions(checkpoint, model_spec, data_dir, out, device, batch_size)
+    _report(protocol, run_variants(protocol, variants, opts))

@@ -1,0 +1,96 @@
+"""The included video diffusion model (a checkpoint or the analytic oracle) as a VideoGenerator."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from metrics.errors import InputError
+from vdbench.generator import GenerationRequest
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How samples are drawn (recorded in every result)."""
+
+    name: str = "ancestral"  # ancestral (eq. 4) | langevin (eq. 4 + eq. 5 corrector)
+    steps: int = 256
+    gamma: float = 0.1
+    conditioning: str = "reconstruction"  # none | replacement | replacement-posterior | ...
+    guidance_weight: float = 1.0  # w_r (eq. 7)
+    cfg_weight: float = 0.0  # w (eq. 6)
+    context_frames: Optional[int] = None  # frames reused per extension block (default: T/2)
+
+    def __post_init__(self) -> None:
+        if self.name not in ("ancestral", "langevin"):
+            raise InputError(f"unknown sampler {self.name!r}; expected ancestral or langevin")
+        if self.steps < 1:
+            raise InputError(f"steps must be >= 1, got {self.steps}")
+        if self.guidance_weight < 0 or self.cfg_weight < 0:
+            raise InputError("guidance weights must be >= 0")
+
+    def record(self) -> dict:
+        out = asdict(self)
+        out["corrector_steps"] = 1 if self.name == "langevin" else 0
+        return out
+
+
+class DiffusionGenerator:
+    """Draws videos with `vdbench.sampling.generate`; the real context frames are kept."""
+
+    def __init__(self, settings: SamplerSettings, checkpoint: Optional[Path] = None,
+                 oracle: bool = False, device: str = "cpu", batch_size: int = 8):
+        from vdbench.sampling import load_model
+
+        self.settings, self.device, self.batch_size = settings, device, batch_size
+        self.denoiser, self.shape, _, _ = load_model(oracle, checkpoint, device)
+        self.name = "gaussian-oracle" if oracle else Path(checkpoint).name
+        self.identity = {"name": self.name, "kind": "oracle" if oracle else "checkpoint",
+                         "window": list(self.shape)}
+        if checkpoint is not None:
+            from vdbench.results import file_sha256
+
+            path = Path(checkpoint)
+            weights = path if path.is_file() else None
+            self.identity.update(path=str(path),
+                                 sha256=file_sha256(weights) if weights else _dir_sha(path))
+
+    @property
+    def resolution(self) -> int:
+        return self.shape[2]
+
+    def generate(self, request: GenerationRequest) -> np.ndarray:
+        import torch
+
+        from vdbench.sampling import SampleRequest, generate, to_uint8
+
+        s = self.settings
+        given = 0 if request.context is None else request.context.shape[1]
+        req = SampleRequest(s.name, s.steps, s.gamma, s.conditioning if given or
+                            request.frames > self.shape[1] else "none", s.guidance_weight,
+                            s.cfg_weight, request.frames, s.context_frames, None,
+                            len(request.seeds), 0, self.batch_size)
+        context = None
+        if given:
+            context = torch.from_numpy(request.context).float().div(127.5).sub(1.0)
+            context = context.permute(0, 4, 1, 2, 3).contiguous()
+        with torch.inference_mode(False):
+            x = generate(self.denoiser, self.shape, req, context=context, dtype=torch.float32,
+                         device=self.device, seeds=request.seeds)
+        videos = to_uint8(x)
+        if given:  # the observed frames are the data's own, on both sides of the FVD
+            videos[:, :given] = request.context
+        return videos
+
+
+def _dir_sha(path: Path) -> str:
+    """sha256 of the newest checkpoint weights in a run directory (what load_denoiser loads)."""
+    from vdbench.results import file_sha256
+
+    files = sorted(path.glob("ckpt-*.safetensors"))
+    if not files:
+        raise InputError(f"{path}: no checkpoint (ckpt-*.safetensors) found")
+    return file_sha256(files[-1])
