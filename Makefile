@@ -9,7 +9,7 @@ STAMP := $(VENV)/.vdbench-installed
 DEMO_OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow install clean-venv
+.PHONY: demo demo-fvd test test-slow install clean-venv
 
 install: $(STAMP)
 
@@ -19,7 +19,18 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e ".[test]"
 	@touch $(STAMP)
 
+# The embedded default: a model trained here on the procedural sprites (checkpoints/), the
+# BAIR-style 1 -> 15 prediction protocol on it with the real I3D, and the paper's comparisons.
+DEMO_CKPT ?= checkpoints/shapes-tiny-v
+VDB := $(VENV)/bin/vdbench
+
 demo: $(STAMP)
+	$(VDB) run shapes --sampler langevin --preset quick --checkpoint $(DEMO_CKPT) --out $(DEMO_OUT)
+	$(VDB) compare shapes --conditioning replacement,reconstruction --preset quick \
+		--checkpoint $(DEMO_CKPT) --out $(DEMO_OUT)
+	@echo "sample grids (conditioning frame framed in yellow): $(DEMO_OUT)/samples-*.png / .gif"
+
+demo-fvd: $(STAMP)
 	$(PY) -m vdbench.demo --out $(DEMO_OUT)
 
 test: $(STAMP)

@@ -220,3 +220,13 @@ def load_network(path: str | Path, device: str | torch.device = "cpu", *, ema: b
         raise CheckpointError(f"checkpoint {path} holds no {prefix[:-1]} weights")
     load_module(net, state, prefix[:-1])
     return net.to(device).eval(), config
+
+
+def export_ema(path: str | Path, out_dir: str | Path) -> Path:
+    """A slim checkpoint (EMA weights + sidecar) for sampling: no optimizer or training state."""
+    tensors, meta = load_checkpoint(path)
+    ema = {k: v for k, v in tensors.items() if k.startswith("ema/")}
+    if not ema:
+        raise CheckpointError(f"checkpoint {path} holds no ema weights")
+    extra = {"exported_from": str(resolve_checkpoint(path)), "source_sha256": meta.get("sha256")}
+    return save_checkpoint(out_dir, int(meta["step"]), config_of(meta), ema, extra)

@@ -8,16 +8,24 @@ import sys
 import click
 
 
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types whose message is meant for the user (metrics' and model's own)."""
+    import model.errors
+    from metrics.errors import InputError, WeightsUnavailableError
+
+    model_errors = tuple(v for v in vars(model.errors).values()
+                         if isinstance(v, type) and issubclass(v, ValueError))
+    return (InputError, WeightsUnavailableError, FileNotFoundError, *model_errors)
+
+
 def one_line_errors(fn):
     """The library's user-facing errors become one line on stderr and exit code 2."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from metrics.errors import InputError, WeightsUnavailableError
-
         try:
             return fn(*args, **kwargs)
-        except (InputError, WeightsUnavailableError) as err:
+        except user_errors() as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(2)
 

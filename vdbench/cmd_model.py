@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from vdbench.cli_common import one_line_errors
+
 
 @click.group("model")
 def model() -> None:
@@ -61,3 +63,14 @@ def info(names: tuple[str, ...], show_config: bool) -> None:
     if show_config:
         for name in names:
             click.echo(f"\n# {name}\n{preset(name).to_json()}")
+
+
+@model.command("export")
+@click.argument("checkpoint")
+@click.option("-o", "--out", required=True, help="Folder for the slim checkpoint.")
+@one_line_errors
+def export(checkpoint: str, out: str) -> None:
+    """Write CHECKPOINT's EMA weights (no optimizer state) as a slim checkpoint for sampling."""
+    from model.checkpoint import export_ema
+
+    click.echo(f"wrote {export_ema(checkpoint, out)}")

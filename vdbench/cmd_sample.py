@@ -3,36 +3,18 @@ conditioning method (paper Sections 2 and 3.1). torch and the model are imported
 
 from __future__ import annotations
 
-import functools
 import logging
-import sys
 from pathlib import Path
 
 import click
 import numpy as np
 
+from vdbench.cli_common import one_line_errors
+from vdbench.grid import write_video
 from vdbench.sampling import (SampleRequest, count_steps, generate, load_model,  # noqa: F401
                               to_uint8)
 
 log = logging.getLogger(__name__)
-
-
-def _one_line_errors(fn):
-    """Model and input errors: `error: ...` on one line, exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        import model.errors
-
-        user_errors = tuple(v for v in vars(model.errors).values()
-                            if isinstance(v, type) and issubclass(v, ValueError))
-        try:
-            return fn(*args, **kwargs)
-        except (*user_errors, FileNotFoundError) as err:
-            click.echo(f"error: {err}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 def load_video(path: Path, *, what: str):
@@ -57,25 +39,6 @@ def load_video(path: Path, *, what: str):
     else:
         raise ConditioningInputError(f"{what} {path} has dtype {array.dtype}; expected uint8")
     return video.permute(0, 4, 1, 2, 3).contiguous()
-
-
-def write_video(frames: np.ndarray, path: Path, fps: int = 8) -> None:
-    """Write uint8 [T, H, W, 3] as .gif or .mp4 with PyAV."""
-    import av
-
-    codec, pix_fmt = ("gif", "rgb8") if path.suffix == ".gif" else ("mpeg4", "yuv420p")
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream(codec, rate=fps)
-        height, width = frames.shape[1:3]
-        pad = int(codec != "gif")  # yuv420p needs even sizes
-        stream.height, stream.width = height + height % 2 * pad, width + width % 2 * pad
-        stream.pix_fmt = pix_fmt
-        for frame in frames:
-            image = av.VideoFrame.from_ndarray(frame, format="rgb24")
-            if (image.width, image.height) != (stream.width, stream.height):
-                image = image.reformat(width=stream.width, height=stream.height)
-            container.mux(stream.encode(image))
-        container.mux(stream.encode())
 
 
 def save(samples: np.ndarray, out: Path, video_format: str | None) -> list[Path]:
@@ -137,7 +100,7 @@ def save(samples: np.ndarray, out: Path, video_format: str | None) -> list[Path]
               help="Also write one video file per sample.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="samples.npy, or a directory to hold samples.npy (+ videos).")
-@_one_line_errors
+@one_line_errors
 def sample(oracle, checkpoint, sampler, steps, gamma, conditioning, w_r, cfg_weight, label,
            frames, context_path, context_frames, interpolate_stride, lowres_path, num_samples,
            batch_size, seed, device, video_format, out):

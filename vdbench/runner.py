@@ -21,6 +21,7 @@ from protocols.base import Protocol
 from vdbench.generator import GenerationRequest, check_output, sample_seed
 
 log = logging.getLogger(__name__)
+MAX_EXAMPLES = 8
 
 
 def open_protocol_data(protocol: Protocol, data_dir: Optional[str]):
@@ -52,6 +53,7 @@ class Evaluation:
     consistency: list[float] = field(default_factory=list)
     seconds_generation: float = 0.0
     seconds_metrics: float = 0.0
+    examples: list = field(default_factory=list)  # first generated videos, for a sample grid
 
 
 def real_stats(clips, extractor, batch_size: int) -> GaussianStats:
@@ -77,6 +79,8 @@ def evaluate_generator(protocol: Protocol, clips, generator, extractor, batch_si
             t = time.perf_counter()
             videos = check_output(generator.generate(request), request, generator.name)
             ev.seconds_generation += time.perf_counter() - t
+            if clip_index == 0 and sum(len(v) for v in ev.examples) < MAX_EXAMPLES:
+                ev.examples.append(videos[:MAX_EXAMPLES])
             t = time.perf_counter()
             features = extractor(videos)
             ev.pooled.update(features)
@@ -175,6 +179,13 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions) -> list[d
             extra={"data": clips.describe(), "feature_network": NETWORK,
                    "preprocessing": PREPROCESSING,
                    "seeds": "sample_seed(protocol.seed, clip, sample) (vdbench.generator)"})
+        if ev.examples:
+            from vdbench.grid import save_grid
+
+            grid = np.concatenate(ev.examples)[:MAX_EXAMPLES]
+            files = save_grid(grid, protocol.context_frames, opts.out,
+                              f"samples-{protocol.name}-{_tag(settings) or 'model'}")
+            record["sample_grid"] = [str(f) for f in files]
         path = write_record(opts.out, record, tag=_tag(settings))
         record["_path"] = str(path)
         records.append(record)
