@@ -39,6 +39,7 @@ class Protocol:
     paper_table: str = ""
     preset: str = "paper"
     notes: str = ""
+    with_replacement: bool = False  # Kinetics variant of [33, 14]: see open_protocol_data
     quick: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

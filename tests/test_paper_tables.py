@@ -85,3 +85,14 @@ def test_all_tables_render(fmt):
 def test_bad_runs_folder(tmp_path):
     res = CliRunner().invoke(main, ["table", "2", "--runs", str(tmp_path / "nope")])
     assert res.exit_code != 0
+
+
+def test_export_flattens_records(tmp_path):
+    _record(tmp_path, "a.json", "paper", 70.5)
+    _record(tmp_path, "b.json", "quick", 99.0)
+    res = CliRunner().invoke(main, ["export", "--runs", str(tmp_path), "-o",
+                                    str(tmp_path / "out.csv")])
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(tmp_path / "out.csv")
+    assert sorted(df["metric.fvd"]) == [70.5, 99.0]
+    assert set(df["protocol.preset"]) == {"paper", "quick"}

@@ -29,10 +29,11 @@ from vdbench.cmd_data import data  # noqa: E402
 
 main.add_command(data)
 
-from vdbench.cmd_table import protocols, table  # noqa: E402
+from vdbench.cmd_table import export, protocols, table  # noqa: E402
 
 main.add_command(table)
 main.add_command(protocols)
+main.add_command(export)
 
 from vdbench.cmd_model import model as _model_command  # noqa: E402
 from vdbench.cmd_train import train as _train_command  # noqa: E402

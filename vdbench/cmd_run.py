@@ -30,6 +30,9 @@ def run_options(fn):
         click.option("--samples-per-clip", type=click.IntRange(min=1), default=None,
                      help="Override samples per clip (result labelled preset 'custom')."),
         click.option("--data-dir", default=None, help="Where the protocol's dataset lives."),
+        click.option("--with-replacement", is_flag=True,
+                     help="Kinetics-600: clips drawn with replacement, ground truth with another "
+                          "seed (the evaluation of [33, 14] the paper discusses)."),
         click.option("--out", default="runs", help="Folder for result records (JSON)."),
         click.option("--device", default="cpu"),
         click.option("--batch-size", type=click.IntRange(min=1), default=8),
@@ -63,25 +66,43 @@ def _report(protocol, records) -> None:
         click.echo(f"wrote {r['_path']}")
 
 
+def _prepare(protocol_name: str, kw: dict):
+    """(protocol, run options, settings factory) from the shared options."""
+    import dataclasses
+
+    from metrics.errors import InputError
+    from protocols.registry import get_protocol
+    from vdbench.runner import RunOptions
+
+    set_threads(kw["threads"])
+    protocol = get_protocol(protocol_name, kw["preset"]).with_counts(kw["clips"],
+                                                                    kw["samples_per_clip"])
+    if kw["with_replacement"]:
+        if protocol.name != "kinetics600":
+            raise InputError("--with-replacement applies to the kinetics600 protocol only")
+        protocol = dataclasses.replace(protocol, with_replacement=True)
+    opts = RunOptions(kw["checkpoint"], kw["model_spec"], kw["data_dir"], kw["out"],
+                      kw["device"], kw["batch_size"])
+
+    def settings(sampler, conditioning):
+        return _settings(protocol, sampler, conditioning, kw["steps"], kw["gamma"],
+                         kw["guidance_weight"], kw["cfg_weight"])
+
+    return protocol, opts, settings
+
+
 @click.command()
 @click.argument("protocol_name", metavar="PROTOCOL")
 @click.option("--sampler", type=click.Choice(["ancestral", "langevin"]), default=None)
 @click.option("--conditioning", type=click.Choice(CONDITIONINGS), default=None)
 @run_options
 @one_line_errors
-def run(protocol_name, sampler, conditioning, checkpoint, model_spec, steps, gamma,
-        guidance_weight, cfg_weight, preset, clips, samples_per_clip, data_dir, out, device,
-            batch_size, threads):
+def run(protocol_name, sampler, conditioning, **kw):
     """Evaluate a model on PROTOCOL (see `vdbench protocols`) and write a result record."""
-    from protocols.registry import get_protocol
-    from vdbench.runner import RunOptions, run_variants
+    from vdbench.runner import run_variants
 
-    set_threads(threads)
-    protocol = get_protocol(protocol_name, preset).with_counts(clips, samples_per_clip)
-    settings = _settings(protocol, sampler, conditioning, steps, gamma, guidance_weight,
-                         cfg_weight)
-    opts = RunOptions(checkpoint, model_spec, data_dir, out, device, batch_size)
-    _report(protocol, run_variants(protocol, [settings], opts))
+    protocol, opts, settings = _prepare(protocol_name, kw)
+    _report(protocol, run_variants(protocol, [settings(sampler, conditioning)], opts))
 
 
 @click.command()
@@ -92,22 +113,16 @@ def run(protocol_name, sampler, conditioning, checkpoint, model_spec, steps, gam
               help="Comma-separated conditioning methods.")
 @run_options
 @one_line_errors
-def compare(protocol_name, samplers, conditionings, checkpoint, model_spec, steps, gamma,
-            guidance_weight, cfg_weight, preset, clips, samples_per_clip, data_dir, out, device,
-            batch_size, threads):
+def compare(protocol_name, samplers, conditionings, **kw):
     """Several sampler/conditioning variants on the same clips and seeds, in one table."""
     from metrics.errors import InputError
-    from protocols.registry import get_protocol
-    from vdbench.runner import RunOptions, run_variants
+    from vdbench.runner import run_variants
 
-    set_threads(threads)
-    protocol = get_protocol(protocol_name, preset).with_counts(clips, samples_per_clip)
-    sampler_list = (samplers or protocol.sampler).split(",")
+    protocol, opts, settings = _prepare(protocol_name, kw)
     cond_list = conditionings.split(",")
     for c in cond_list:
         if c not in CONDITIONINGS:
             raise InputError(f"unknown conditioning {c!r}; expected one of {CONDITIONINGS}")
-    variants = [_settings(protocol, s, c, steps, gamma, guidance_weight, cfg_weight)
-                for s, c in itertools.product(sampler_list, cond_list)]
-    opts = RunOptions(checkpoint, model_spec, data_dir, out, device, batch_size)
+    variants = [settings(s, c) for s, c in
+                itertools.product((samplers or protocol.sampler).split(","), cond_list)]
     _report(protocol, run_variants(protocol, variants, opts))

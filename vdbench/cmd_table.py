@@ -44,3 +44,25 @@ def protocols(preset):
         s = p.with_preset(preset).summary()
         rows.append([p.name] + [", ".join(s[k]) if k == "metrics" else s[k] for k in keys])
     click.echo(tabulate(rows, headers=["protocol"] + keys))
+
+
+@click.command()
+@click.option("--runs", default="runs", type=click.Path(file_okay=False),
+              help="Folder of result records (*.json).")
+@click.option("--format", "fmt", default="csv", type=click.Choice(["csv", "markdown"]))
+@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
+@one_line_errors
+def export(runs, fmt, output):
+    """Every run record below RUNS as one row per run (protocol, model, sampler, metrics)."""
+    from metrics.atomic import atomic_path
+    from vdbench.results import records_frame
+    from vdbench.tables import load_records, render
+
+    df = records_frame(load_records(runs))
+    text = render(df, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with atomic_path(output) as tmp:
+        tmp.write_text(text)
+    click.echo(f"wrote {output}: {len(df)} runs")
