@@ -1,0 +1,51 @@
+"""Protocol parameters against the paper's text (Section 4, Tables 1-6)."""
+
+import pytest
+
+from metrics.errors import InputError
+from protocols.registry import PROTOCOLS, get_protocol
+
+
+def test_bair_section_4_2():
+    p = get_protocol("bair")
+    assert (p.resolution, p.frames, p.context_frames, p.generated_frames) == (64, 16, 1, 15)
+    assert (p.num_clips, p.samples_per_clip, p.num_samples) == (256, 100, 25600)  # 100 × 256
+    assert (p.sampler, p.steps, p.corrector_steps, p.guidance_weight) == ("langevin", 256, 1, 50)
+    assert p.metrics == ("fvd",) and p.split == "test"
+
+
+def test_kinetics_section_4_2():
+    p = get_protocol("kinetics600")
+    assert (p.resolution, p.context_frames, p.generated_frames) == (64, 5, 11)
+    assert (p.num_clips, p.samples_per_clip) == (50000, 1) and not p.with_replacement
+    assert (p.steps, p.corrector_steps, p.guidance_weight) == (128, 1, 9)
+    assert set(p.metrics) == {"fvd", "is_i3d"}
+
+
+def test_ucf_text_and_extension():
+    u = get_protocol("ucf101")
+    assert (u.frames, u.resolution, u.context_frames, u.num_samples) == (16, 64, 0, 10000)
+    assert set(u.metrics) == {"fid_c3d", "is_c3d"}
+    t = get_protocol("text2video")
+    assert t.num_samples == 4096 and {"fid_avg", "is_first"} <= set(t.metrics)
+    e = get_protocol("extension")
+    assert (e.frames, e.resolution, e.paper_table) == (64, 64, "6")
+
+
+def test_presets_and_custom_counts():
+    q = get_protocol("bair", "quick")
+    assert q.preset == "quick" and (q.num_clips, q.samples_per_clip, q.steps) == (16, 4, 32)
+    c = get_protocol("bair").with_counts(3, None)
+    assert c.preset == "custom" and c.num_clips == 3 and c.samples_per_clip == 100
+    assert get_protocol("bair").with_counts(None, None).preset == "paper"
+    summary = q.summary()
+    assert summary["preset"] == "quick" and summary["num_samples"] == 64
+
+
+def test_every_protocol_cites_the_paper_and_bad_names():
+    for p in PROTOCOLS.values():
+        assert p.paper_section and p.notes
+    with pytest.raises(InputError, match="unknown protocol"):
+        get_protocol("moving-mnist")
+    with pytest.raises(InputError, match="unknown preset"):
+        get_protocol("bair", "huge")
