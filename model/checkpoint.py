@@ -207,14 +207,25 @@ def load_module(module: nn.Module, state: dict[str, torch.Tensor], what: str) ->
                               f"{' '.join(s.strip() for s in first[:3])}") from None
 
 
-def load_network(path: str | Path, device: str | torch.device = "cpu", *, ema: bool = True):
-    """(UNet3D in eval mode, config) from a checkpoint; EMA weights unless ``ema=False``."""
+def load_network(path: str | Path, device: str | torch.device = "cpu", *,
+                 ema: bool | None = None):
+    """(UNet3D in eval mode, config) from a checkpoint.
+
+    ``ema=None``: the EMA weights, or the one set a slim export holds (named in its sidecar);
+    ``True``/``False``: exactly the EMA/raw weights."""
     from model.unet3d import UNet3D
 
     tensors, meta = load_checkpoint(path)
     config = config_of(meta)
     net = UNet3D(config)
+    exported = meta.get("exported_weights")
+    if ema is None:
+        ema = exported != "model"
     prefix = "ema/" if ema else "model/"
+    if exported is not None and f"{exported}/" != prefix:
+        # A slim export holds one set, named in its sidecar; say so instead of guessing.
+        raise CheckpointError(f"checkpoint {path} was exported with its {exported} weights only; "
+                              f"load it with ema={exported == 'ema'}")
     state = subdict(tensors, prefix)
     if not state:
         raise CheckpointError(f"checkpoint {path} holds no {prefix[:-1]} weights")
@@ -222,11 +233,18 @@ def load_network(path: str | Path, device: str | torch.device = "cpu", *, ema: b
     return net.to(device).eval(), config
 
 
-def export_ema(path: str | Path, out_dir: str | Path) -> Path:
-    """A slim checkpoint (EMA weights + sidecar) for sampling: no optimizer or training state."""
+def export_weights(path: str | Path, out_dir: str | Path, which: str = "ema") -> Path:
+    """A slim checkpoint for sampling: the ``which`` ('ema' or 'model') weights and a sidecar.
+
+    The sidecar names the exported set (``exported_weights``), and :func:`load_network` loads
+    exactly that set; no optimizer or training state is kept.
+    """
+    if which not in ("ema", "model"):
+        raise CheckpointError(f"weights to export must be 'ema' or 'model', got {which!r}")
     tensors, meta = load_checkpoint(path)
-    ema = {k: v for k, v in tensors.items() if k.startswith("ema/")}
-    if not ema:
-        raise CheckpointError(f"checkpoint {path} holds no ema weights")
-    extra = {"exported_from": str(resolve_checkpoint(path)), "source_sha256": meta.get("sha256")}
-    return save_checkpoint(out_dir, int(meta["step"]), config_of(meta), ema, extra)
+    kept = {k: v for k, v in tensors.items() if k.startswith(f"{which}/")}
+    if not kept:
+        raise CheckpointError(f"checkpoint {path} holds no {which} weights")
+    extra = {"exported_from": str(resolve_checkpoint(path)), "source_sha256": meta.get("sha256"),
+             "exported_weights": which}
+    return save_checkpoint(out_dir, int(meta["step"]), config_of(meta), kept, extra)

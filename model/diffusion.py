@@ -158,10 +158,11 @@ class DiffusionDenoiser(nn.Module):
 
 
 def load_denoiser(path: str | Path, device: str | torch.device = "cpu", *,
-                  ema: bool = True) -> tuple[DiffusionDenoiser, ModelConfig]:
+                  ema: bool | None = None) -> tuple[DiffusionDenoiser, ModelConfig]:
     """Load a checkpoint (file or run directory: its latest) as an eval-mode denoiser.
 
-    Uses the EMA weights unless ``ema=False``. Raises :class:`CheckpointError` with the reason.
+    Uses the EMA weights (or a slim export's one set) unless ``ema=False``. Raises
+    :class:`CheckpointError` with the reason.
     """
     from model.checkpoint import load_network
 

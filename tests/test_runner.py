@@ -101,3 +101,24 @@ def test_checkpoint_resolution_must_match(checkpoint, tmp_path):
     res = CliRunner().invoke(main, ["run", "bair", "--checkpoint", str(checkpoint),
                                     "--out", str(tmp_path)])
     assert res.exit_code == 2 and "32×32" in res.output and "64×64" in res.output
+
+
+def test_slim_export_loads_the_set_it_names(checkpoint, tmp_path):
+    import torch
+
+    from model.checkpoint import CheckpointError
+    from model.diffusion import load_denoiser
+
+    for which in ("ema", "model"):
+        res = CliRunner().invoke(main, ["model", "export", str(checkpoint), "-o",
+                                        str(tmp_path / which), "--weights", which])
+        assert res.exit_code == 0, res.output
+    full_model, _ = load_denoiser(checkpoint, ema=False)
+    slim, _ = load_denoiser(tmp_path / "model")  # ema=None: the exported set
+    z, lam = torch.randn(1, 3, 16, 32, 32), torch.zeros(1)
+    with torch.no_grad():
+        assert torch.equal(full_model(z, lam), slim(z, lam))
+    with pytest.raises(CheckpointError, match="exported with its model weights"):
+        load_denoiser(tmp_path / "model", ema=True)
+    size = sum(p.stat().st_size for p in (tmp_path / "ema").iterdir())
+    assert size < sum(p.stat().st_size for p in checkpoint.glob("ckpt-*.safetensors")) / 2

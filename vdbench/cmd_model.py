@@ -68,9 +68,11 @@ def info(names: tuple[str, ...], show_config: bool) -> None:
 @model.command("export")
 @click.argument("checkpoint")
 @click.option("-o", "--out", required=True, help="Folder for the slim checkpoint.")
+@click.option("--weights", type=click.Choice(["ema", "model"]), default="ema",
+              help="Which weights to keep (EMA needs ~1/(1-decay) steps to forget the init).")
 @one_line_errors
-def export(checkpoint: str, out: str) -> None:
-    """Write CHECKPOINT's EMA weights (no optimizer state) as a slim checkpoint for sampling."""
-    from model.checkpoint import export_ema
+def export(checkpoint: str, out: str, weights: str) -> None:
+    """Write CHECKPOINT's weights (no optimizer state) as a slim checkpoint for sampling."""
+    from model.checkpoint import export_weights
 
-    click.echo(f"wrote {export_ema(checkpoint, out)}")
+    click.echo(f"wrote {export_weights(checkpoint, out, weights)}")
