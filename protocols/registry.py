@@ -83,3 +83,14 @@ SHAPES = Protocol(
     quick=dict(num_clips=16, samples_per_clip=4, steps=32, corrector_steps=1),
 )
 PROTOCOLS[SHAPES.name] = SHAPES
+
+SHAPES_EXTENSION = Protocol(
+    name="shapes-extension", paper_section="mirrors 4.3.3 / Table 6 on procedural sprites",
+    dataset="shapes", split="test", resolution=32, frames=64, context_frames=1, num_clips=256,
+    samples_per_clip=1, metrics=("fvd", "context_consistency"), sampler="ancestral", steps=256,
+    guidance_weight=50.0, conditioning="reconstruction", paper_table="", seed=0,
+    notes="64-frame videos from a 16-frame model by block-autoregressive extension (8 frames of "
+          "context per block) from 1 observed frame; replacement vs reconstruction guidance.",
+    quick=dict(num_clips=16, samples_per_clip=1, steps=32),
+)
+PROTOCOLS[SHAPES_EXTENSION.name] = SHAPES_EXTENSION

@@ -122,3 +122,12 @@ def test_slim_export_loads_the_set_it_names(checkpoint, tmp_path):
         load_denoiser(tmp_path / "model", ema=True)
     size = sum(p.stat().st_size for p in (tmp_path / "ema").iterdir())
     assert size < sum(p.stat().st_size for p in checkpoint.glob("ckpt-*.safetensors")) / 2
+
+
+def test_extension_to_64_frames(checkpoint, tmp_path, i3d_weights):
+    res = CliRunner().invoke(main, ["run", "shapes-extension", "--checkpoint", str(checkpoint),
+                                    "--conditioning", "replacement", "--out", str(tmp_path),
+                                    "--clips", "2", "--samples-per-clip", "1", "--steps", "1"])
+    assert res.exit_code == 0, res.output
+    (rec,) = _records(tmp_path)
+    assert rec["protocol"]["frames"] == 64 and rec["counts"]["generated"] == 2

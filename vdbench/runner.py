@@ -37,7 +37,8 @@ def open_protocol_data(protocol: Protocol, data_dir: Optional[str]):
     if protocol.dataset == "shapes":
         from protocols.datasets.shapes import ShapesDataset
 
-        dataset = ShapesDataset("test", max(protocol.num_clips, 256), protocol.resolution)
+        dataset = ShapesDataset("test", max(protocol.num_clips, 256), protocol.resolution,
+                                frames=max(30, protocol.frames))
         clips = dataset.select(protocol.num_clips, frames=protocol.frames)
         return clips, clips
     if protocol.dataset not in ("bair", "kinetics600", "ucf101"):
