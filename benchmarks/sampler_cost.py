@@ -5,7 +5,7 @@ one batched call) and reconstruction guidance (eq. 7, forward + backward).
 Goals (issue 4): a reconstruction-guidance step ≤ 3× a plain step, a CFG step ≤ 2.1×.
 Run from the repo root; appends rows to results/benchmarks.csv:
 
-    .venv/bin/python benchmarks/sampler_cost.py --batch-size 2 --steps 5 --repeats 3
+    .venv/bin/python benchmarks/sampler_cost.py --batch-size 2 --steps 5 --repeats 5
 """
 
 from __future__ import annotations
@@ -32,14 +32,17 @@ HEADER = ["date", "benchmark", "metric", "value", "unit", "peer", "peer_value", 
           "machine", "command"]
 
 
-def tiny_denoiser(seed: int = 0) -> tuple[DiffusionDenoiser, tuple[int, int, int, int]]:
-    """The ``tiny`` preset (16×32×32) made class-conditional, random weights (timing only)."""
+def tiny_denoiser(seed: int = 0) -> tuple[DiffusionDenoiser, tuple[int, int, int, int], str]:
+    """The ``tiny`` preset made class-conditional, random weights (timing only); returns the
+    denoiser, the (C, T, H, W) window and a descriptor of the network for the results rows."""
     config = preset("tiny").replace(**{"unet.cond": "class", "unet.num_classes": 10})
     torch.manual_seed(seed)
     net = UNet3D(config).eval()
-    video = config.video
+    video, unet = config.video, config.unet
+    label = (f"{video.frames}x{video.height}x{video.width}_base{unet.base_channels}"
+             f"_mults{''.join(str(m) for m in unet.channel_mults)}")
     return DiffusionDenoiser(net, config.diffusion.prediction), \
-        (video.channels, video.frames, video.height, video.width)
+        (video.channels, video.frames, video.height, video.width), label
 
 
 def _methods(denoiser, shape, batch: int):
@@ -90,15 +93,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks.csv"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    denoiser, shape = tiny_denoiser()
+    denoiser, shape, label = tiny_denoiser()
     methods = _methods(denoiser, shape, args.batch_size)
     seconds = measure(methods, shape, args.batch_size, args.steps, args.repeats)
     for name, value in seconds.items():
         print(f"{name}: {value:.4f} s/step ({value / seconds['ancestral_step']:.2f}× plain)")
-    write_rows(args, seconds)
+    write_rows(args, seconds, label)
 
 
-def write_rows(args, seconds: dict[str, float]) -> None:
+def write_rows(args, seconds: dict[str, float], label: str) -> None:
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     today = datetime.date.today().isoformat()
     plain = seconds["ancestral_step"]
@@ -111,7 +114,7 @@ def write_rows(args, seconds: dict[str, float]) -> None:
         for name, value in seconds.items():
             peer = "" if name == "ancestral_step" else "plain ancestral step (same network)"
             writer.writerow([today, "sampler_cost",
-                             f"{name}_s_tiny_{args.batch_size}x16x32x32", f"{value:.4f}", "s",
+                             f"{name}_s_tiny_{args.batch_size}x{label}", f"{value:.4f}", "s",
                              peer, f"{plain:.4f}" if peer else "",
                              f"{value / plain:.2f}" if peer else "", MACHINE, command])
 
