@@ -29,15 +29,10 @@ import torch
 from model.conditioning import LowResObservation, condition, downsample
 from model.oracle import GaussianVideoOracle, moment_errors
 from model.samplers import SAMPLERS, PerSampleNoise
+from vdbench.oracle_eval import PLANS, conditional_rows, draw
 
 FIELDS = ["experiment", "sampler", "steps", "gamma", "method", "w_r", "samples", "mean_rel",
           "mean_white", "var_bin", "var_rms", "var_mean_log", "cov_fro", "lowres_rel", "seconds"]
-PLANS = {"extension": ([0, 1, 2, 3], [4, 5, 6, 7]), "interpolation": ([0, 2, 4, 6], [1, 3, 5, 7])}
-
-
-def _draw(oracle: GaussianVideoOracle, seed: int, n: int = 1) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return oracle.sample(torch.randn(n, *oracle.shape, dtype=torch.float64, generator=g))
 
 
 def _row(experiment, sampler, steps, method, w_r, n, errors, started, gamma=0.0) -> dict:
@@ -54,7 +49,7 @@ def unconditional(oracle, n: int, steps_list, seed0: int) -> list[dict]:
     rows = []
     started = time.perf_counter()
     rows.append(_row("unconditional", "exact", 0, "none", "", n,
-                     moment_errors(oracle, _draw(oracle, seed0, n)), started))
+                     moment_errors(oracle, draw(oracle, seed0, n)), started))
     for name, gamma in (("ancestral", 0.0), ("langevin", 0.0), ("ancestral", 1.0)):
         for steps in steps_list:
             started = time.perf_counter()
@@ -67,32 +62,12 @@ def unconditional(oracle, n: int, steps_list, seed0: int) -> list[dict]:
 
 def conditional(plan: str, oracle, n: int, steps: int, samplers, weights,
                 seed0: int) -> list[dict]:
-    frames_a, frames_b = PLANS[plan]
-    x_a = _draw(oracle, 123)[:, :, frames_a]
-    target = oracle.condition_on_frames(x_a[0], frames_a)
-    started = time.perf_counter()
-    rows = [_row(plan, "exact", 0, "exact", "", n,
-                 moment_errors(target, _draw(target, seed0, n)), started)]
-    started = time.perf_counter()
-    rows.append(_row(plan, "exact", 0, "prior", "", n,
-                     moment_errors(target, _draw(oracle, seed0, n)[:, :, frames_b]), started))
-    for name in samplers:
-        sampler = SAMPLERS[name]
-        started = time.perf_counter()
-        x = sampler(target, noise=PerSampleNoise(range(seed0, seed0 + n), target.shape),
-                    steps=steps)
-        rows.append(_row(plan, name, steps, "exact-denoiser", "", n,
-                         moment_errors(target, x), started))
-        configs = [("replacement", 0.0), ("replacement-posterior", 0.0)]
-        configs += [("reconstruction", w) for w in weights]
-        for method, w_r in configs:
-            started = time.perf_counter()
-            denoiser, replace = condition(oracle, method=method, x_a=x_a, frames=frames_a,
-                                          w_r=w_r)
-            noise = PerSampleNoise(range(seed0, seed0 + n), oracle.shape)
-            x = sampler(denoiser, noise=noise, steps=steps, replace=replace)
-            rows.append(_row(plan, name, steps, method, w_r, n,
-                             moment_errors(target, x[:, :, frames_b]), started))
+    rows = []
+    for r in conditional_rows(plan, oracle, n, steps, samplers, weights, seed0):
+        errors = {k: v for k, v in r.items() if k in FIELDS[7:14]}
+        rows.append(_row(plan, r["sampler"], r["steps"], r["method"],
+                         "" if r["w_r"] is None else r["w_r"], n, errors,
+                         time.perf_counter() - r.get("seconds", 0.0)))
     return rows
 
 
@@ -107,7 +82,7 @@ def lowres_posterior_mean(oracle, x_low: torch.Tensor) -> torch.Tensor:
 
 
 def super_resolution(oracle, n: int, steps: int, weights, seed0: int) -> list[dict]:
-    x_low = downsample(_draw(oracle, 321), (4, 4))
+    x_low = downsample(draw(oracle, 321), (4, 4))
     mean = lowres_posterior_mean(oracle, x_low[0])
     rows = []
     for w_r in weights:

@@ -94,3 +94,15 @@ SHAPES_EXTENSION = Protocol(
     quick=dict(num_clips=16, samples_per_clip=1, steps=32),
 )
 PROTOCOLS[SHAPES_EXTENSION.name] = SHAPES_EXTENSION
+
+ORACLE = Protocol(
+    name="oracle", paper_section="3.1 (replacement vs reconstruction guidance), exact",
+    dataset="gaussian-oracle", split="-", resolution=8, frames=8, context_frames=4, num_clips=1,
+    samples_per_clip=1024, metrics=("mean_rel", "cov_fro", "var_bin"), sampler="ancestral",
+    steps=256, guidance_weight=2.0, conditioning="all", seed=0,
+    notes="The analytic Gaussian video oracle (3×8×8×8): conditional samples of every "
+          "conditioning method (extension: frames 0-3 given; interpolation: 0,2,4,6 given) "
+          "against the exact p(x^b|x^a). No data, no weights; seconds to minutes on a CPU.",
+    quick=dict(samples_per_clip=256, steps=64),
+)
+PROTOCOLS[ORACLE.name] = ORACLE

@@ -131,3 +131,17 @@ def test_extension_to_64_frames(checkpoint, tmp_path, i3d_weights):
     assert res.exit_code == 0, res.output
     (rec,) = _records(tmp_path)
     assert rec["protocol"]["frames"] == 64 and rec["counts"]["generated"] == 2
+
+
+def test_oracle_protocol_runs_in_seconds(tmp_path):
+    res = CliRunner().invoke(main, ["run", "oracle", "--samples-per-clip", "64", "--steps", "16",
+                                    "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    (rec,) = _records(tmp_path)
+    m = rec["metrics"]
+    assert rec["protocol"]["preset"] == "custom" and rec["counts"]["samples"] == 64
+    # Section 3.1: reconstruction guidance (w_r = 5) is closer to the exact conditional mean
+    # than replacement, for both plans.
+    for plan in ("extension", "interpolation"):
+        assert m[f"{plan}/ancestral/reconstruction/w_r=5"]["mean_rel"] < \
+            m[f"{plan}/ancestral/replacement"]["mean_rel"]
