@@ -1,4 +1,4 @@
-"""`vdbench run bair` on a tiny BAIR dataset in the real TFRecord format, tiny untrained model."""
+"""`vdbench run` on tiny datasets in the real formats (BAIR TFRecords, Kinetics clips + CSV, UCF101 avi tree) with a tiny untrained 64×64 model."""
 
 import json
 
@@ -45,3 +45,36 @@ def test_too_few_clips_fails_before_work(bair_and_model, tmp_path):
                                     str(data), "--out", str(tmp_path)])  # paper: 256 clips
     assert res.exit_code == 2 and "256" in res.output and "5" in res.output
     assert not list(tmp_path.iterdir())
+
+
+from tests.test_datasets_kinetics import kinetics  # noqa: E402,F401  (fixture)
+from tests.test_datasets_ucf101 import ucf_tree  # noqa: E402,F401  (fixture)
+
+
+def _run(args, out):
+    res = CliRunner().invoke(main, args + ["--steps", "1", "--sampler", "ancestral",
+                                           "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    (path,) = out.glob("*.json")
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("replacement", [False, True])
+def test_run_kinetics600_from_clip_folder(bair_and_model, kinetics, tmp_path,  # noqa: F811
+                                          i3d_weights, replacement):
+    _, run = bair_and_model
+    extra = ["--with-replacement"] if replacement else []
+    rec = _run(["run", "kinetics600", "--checkpoint", str(run), "--data-dir", str(kinetics),
+                "--clips", "2", "--samples-per-clip", "1", *extra], tmp_path)
+    assert rec["protocol"]["context_frames"] == 5 and rec["counts"]["generated"] == 2
+    assert rec["protocol"]["with_replacement"] is replacement
+    assert "is_i3d" in rec["metrics_unavailable"]
+
+
+def test_run_ucf101_from_avi_tree(bair_and_model, ucf_tree, tmp_path, i3d_weights):  # noqa: F811
+    _, run = bair_and_model
+    root = ucf_tree
+    rec = _run(["run", "ucf101", "--checkpoint", str(run), "--data-dir", str(root),
+                "--clips", "2", "--samples-per-clip", "1"], tmp_path)
+    assert rec["protocol"]["context_frames"] == 0 and rec["counts"]["generated"] == 2
+    assert set(rec["metrics_unavailable"]) == {"fid_c3d", "is_c3d"}
