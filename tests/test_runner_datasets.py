@@ -1,4 +1,5 @@
-"""`vdbench run` on tiny datasets in the real formats (BAIR TFRecords, Kinetics clips + CSV, UCF101 avi tree) with a tiny untrained 64×64 model."""
+"""`vdbench run` on tiny datasets in their real formats (BAIR TFRecords, Kinetics clips + CSV,
+UCF101 avi tree) with a tiny untrained 64×64 model."""
 
 import json
 
