@@ -25,9 +25,10 @@ DEMO_CKPT ?= checkpoints/shapes-tiny-v
 VDB := $(VENV)/bin/vdbench
 
 demo: $(STAMP)
-	$(VDB) run shapes --sampler langevin --preset quick --checkpoint $(DEMO_CKPT) --out $(DEMO_OUT)
+	$(VDB) run shapes --sampler langevin --preset quick --checkpoint $(DEMO_CKPT) \
+		--batch-size 16 --out $(DEMO_OUT)
 	$(VDB) compare shapes --conditioning replacement,reconstruction --preset quick \
-		--checkpoint $(DEMO_CKPT) --out $(DEMO_OUT)
+		--checkpoint $(DEMO_CKPT) --batch-size 16 --out $(DEMO_OUT)
 	@echo "sample grids (conditioning frame framed in yellow): $(DEMO_OUT)/samples-*.png / .gif"
 
 demo-fvd: $(STAMP)
