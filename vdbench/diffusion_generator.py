@@ -53,10 +53,12 @@ class DiffusionGenerator:
         if checkpoint is not None:
             from vdbench.results import file_sha256
 
-            path = Path(checkpoint)
-            weights = path if path.is_file() else None
-            self.identity.update(path=str(path),
-                                 sha256=file_sha256(weights) if weights else _dir_sha(path))
+            from model.checkpoint import resolve_checkpoint
+
+            # The weights load_model loaded: the latest complete checkpoint of a run dir.
+            weights = resolve_checkpoint(checkpoint).with_suffix(".safetensors")
+            self.identity.update(path=str(checkpoint), weights=weights.name,
+                                 sha256=file_sha256(weights))
 
     @property
     def resolution(self) -> int:
@@ -85,12 +87,3 @@ class DiffusionGenerator:
             videos[:, :given] = request.context
         return videos
 
-
-def _dir_sha(path: Path) -> str:
-    """sha256 of the newest checkpoint weights in a run directory (what load_denoiser loads)."""
-    from vdbench.results import file_sha256
-
-    files = sorted(path.glob("ckpt-*.safetensors"))
-    if not files:
-        raise InputError(f"{path}: no checkpoint (ckpt-*.safetensors) found")
-    return file_sha256(files[-1])

@@ -173,6 +173,7 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions) -> list[d
     t0 = time.perf_counter()
     real = real_stats(truth, extractor, opts.batch_size)
     real_seconds = time.perf_counter() - t0
+    real_consistency = _real_consistency(truth, protocol, opts) if consistency else None
     records = []
     for settings, gen in zip(variants, generators):
         t = time.perf_counter()
@@ -180,7 +181,7 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions) -> list[d
         metrics = metrics_of(ev, real)
         unavailable = {m: UNAVAILABLE[m] for m in protocol.metrics if m in UNAVAILABLE}
         if consistency is not None:
-            metrics["context_consistency_real"] = _real_consistency(truth, protocol, opts)
+            metrics["context_consistency_real"] = real_consistency
         wall = time.perf_counter() - t
         record = make_record(
             protocol=protocol.summary(), model=gen.identity,
