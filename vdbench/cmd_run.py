@@ -37,6 +37,14 @@ def run_options(fn):
         click.option("--device", default="cpu"),
         click.option("--batch-size", type=click.IntRange(min=1), default=8),
         click.option("--threads", type=click.IntRange(min=1), default=None),
+        click.option("--resume", is_flag=True,
+                     help="Reuse the finished chunks cached by an earlier run with the same "
+                          "settings (a changed setting invalidates them, with a message)."),
+        click.option("--cache-dir", default=None,
+                     help="Where finished chunks (samples, features) are cached "
+                          "[default: OUT/cache]."),
+        click.option("--dist-timeout", type=click.IntRange(min=10), default=600,
+                     help="Seconds a rank waits for the others under torchrun before failing."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -53,6 +61,9 @@ def _settings(protocol, sampler, conditioning, steps, gamma, w_r, cfg):
 
 def _report(protocol, records) -> None:
     from tabulate import tabulate
+
+    if not records:  # a rank other than 0 of a distributed run
+        return
 
     keys = sorted({k for r in records for k in r["metrics"]})
     rows = [[r["sampler"].get("name", ""), r["sampler"].get("conditioning", ""),
@@ -82,7 +93,7 @@ def _prepare(protocol_name: str, kw: dict):
             raise InputError("--with-replacement applies to the kinetics600 protocol only")
         protocol = dataclasses.replace(protocol, with_replacement=True)
     opts = RunOptions(kw["checkpoint"], kw["model_spec"], kw["data_dir"], kw["out"],
-                      kw["device"], kw["batch_size"])
+                      kw["device"], kw["batch_size"], kw["resume"], kw["cache_dir"])
 
     def settings(sampler, conditioning):
         return _settings(protocol, sampler, conditioning, kw["steps"], kw["gamma"],
@@ -103,8 +114,10 @@ def run(protocol_name, sampler, conditioning, **kw):
 
     protocol, opts, settings = _prepare(protocol_name, kw)
     if protocol.dataset == "gaussian-oracle":
-        return _run_oracle(protocol, [sampler or protocol.sampler], kw)
-    _report(protocol, run_variants(protocol, [settings(sampler, conditioning)], opts))
+        return _distributed(kw, lambda dist: _run_oracle(protocol, [sampler or protocol.sampler],
+                                                         kw, dist))
+    _distributed(kw, lambda dist: _report(protocol, run_variants(
+        protocol, [settings(sampler, conditioning)], opts, dist)))
 
 
 @click.command()
@@ -122,17 +135,41 @@ def compare(protocol_name, samplers, conditionings, **kw):
 
     protocol, opts, settings = _prepare(protocol_name, kw)
     if protocol.dataset == "gaussian-oracle":
-        return _run_oracle(protocol, (samplers or protocol.sampler).split(","), kw)
+        return _distributed(kw, lambda dist: _run_oracle(
+            protocol, (samplers or protocol.sampler).split(","), kw, dist))
     cond_list = conditionings.split(",")
     for c in cond_list:
         if c not in CONDITIONINGS:
             raise InputError(f"unknown conditioning {c!r}; expected one of {CONDITIONINGS}")
     variants = [settings(s, c) for s, c in
                 itertools.product((samplers or protocol.sampler).split(","), cond_list)]
-    _report(protocol, run_variants(protocol, variants, opts))
+    _distributed(kw, lambda dist: _report(protocol, run_variants(protocol, variants, opts,
+                                                                 dist)))
 
 
-def _run_oracle(protocol, samplers, kw) -> None:
+def _distributed(kw, work) -> None:
+    """Run ``work(dist)`` in the process group torchrun describes (or in this process alone).
+
+    A run stopped by SIGINT/SIGTERM exits with 128 + the signal number after its current chunk,
+    saying how to resume.
+    """
+    import sys
+
+    from vdbench.distributed import from_environment
+    from vdbench.stopping import Interrupted
+
+    dist = from_environment(kw["device"], kw["dist_timeout"])
+    try:
+        work(dist)
+    except Interrupted as stop:
+        if dist.is_main:
+            click.echo(f"{stop.signal_name or 'stop'}: {stop}", err=True)
+        sys.exit(stop.exit_code)
+    finally:
+        dist.close()
+
+
+def _run_oracle(protocol, samplers, kw, dist) -> None:
     """`run oracle` / `compare oracle`: every conditioning method against the exact truth."""
     from tabulate import tabulate
 
@@ -140,7 +177,9 @@ def _run_oracle(protocol, samplers, kw) -> None:
 
     weights = sorted({1.0, 2.0, 5.0} | ({kw["guidance_weight"]} if kw["guidance_weight"]
                                         else set()))
-    record, rows = run_oracle(protocol, samplers, weights, kw["out"])
+    record, rows = run_oracle(protocol, samplers, weights, kw["out"], dist)
+    if record is None:  # a rank other than 0
+        return
     table = [[r["plan"], r["sampler"], r["method"], "" if r["w_r"] is None else r["w_r"]]
              + [r.get(k) for k in protocol.metrics] for r in rows]
     click.echo(f"\noracle ({protocol.preset} preset): {protocol.samples_per_clip} samples, "

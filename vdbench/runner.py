@@ -1,24 +1,32 @@
-"""Run a protocol: real clips → per-sample-seeded generation → I3D features → metrics → record.
+"""Run a protocol: real clips → per-sample-seeded generation → features → metrics → record.
 
 Every sample's seed is ``sample_seed(protocol.seed, clip, sample)``, so results do not depend on
-batch size, and `compare` evaluates every variant on the same clips with the same seeds.
+batch size or on the number of processes, and `compare` evaluates every variant on the same clips
+with the same seeds. The work is cut into chunks (`vdbench.chunks`): under torchrun each rank
+handles every world-th chunk, rank 0 folds the chunk results in global order and writes the
+record; finished chunks are cached on disk (`vdbench.run_cache`) so that `--resume` continues an
+interrupted run with exactly the result an uninterrupted one gives.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from metrics.errors import InputError
-from metrics.frechet import GaussianStats, frechet_distance
 from protocols.base import Protocol
+from vdbench import chunks as chunking
+from vdbench.distributed import Dist
 from vdbench.generator import GenerationRequest, check_output, sample_seed
+from vdbench.run_cache import ChunkCache
+from vdbench.run_metrics import Accumulator, metrics_of
+from vdbench.stopping import GracefulStop, Interrupted
 
 log = logging.getLogger(__name__)
 MAX_EXAMPLES = 8
@@ -59,65 +67,143 @@ def open_protocol_data(protocol: Protocol, data_dir: Optional[str]):
             dataset.select(protocol.num_clips, seed=protocol.seed + 1, **draw))
 
 
+def read_block(clips) -> Callable[[chunking.Chunk], np.ndarray]:
+    """Chunk → its real clips, uint8 [n, T, H, W, 3]; the last block is remembered, since the
+    chunks of one clip block (one per sample index) follow each other."""
+    last: dict = {}
+
+    def read(chunk: chunking.Chunk) -> np.ndarray:
+        span = (chunk.start, chunk.stop)
+        if last.get("span") != span:
+            last.update(span=span, clips=np.stack(list(clips.iter_clips(range(*span)))))
+        return last["clips"]
+
+    return read
+
+
+class FeatureSet:
+    """The feature networks a protocol's metrics need, applied to one batch of videos."""
+
+    def __init__(self, protocol: Protocol, device: str, extractor=None):
+        from metrics.fvd import I3DFeatures
+
+        self.i3d = extractor if extractor is not None else I3DFeatures(device=device)
+        self.consistency = None
+        if protocol.dataset == "shapes":
+            from protocols.shapes_consistency import context_consistency
+
+            self.consistency = context_consistency
+        self.context_frames = protocol.context_frames
+
+    @property
+    def record(self) -> dict:
+        from metrics.fvd import NETWORK, PREPROCESSING
+
+        return {"feature_network": NETWORK, "preprocessing": PREPROCESSING}
+
+    def __call__(self, videos: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
+        out = {"i3d": self.i3d(videos)}
+        if self.consistency is not None:
+            out["consistency"] = np.asarray(
+                self.consistency(real, videos, self.context_frames), dtype=np.float64)
+        return out
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    checkpoint: Optional[str] = None
+    model: Optional[str] = None  # pkg.module:factory
+    data_dir: Optional[str] = None
+    out: str = "runs"
+    device: str = "cpu"
+    batch_size: int = 8
+    resume: bool = False
+    cache_dir: Optional[str] = None  # default: OUT/cache
+
+    @property
+    def cache_root(self) -> Path:
+        return Path(self.cache_dir) if self.cache_dir else Path(self.out) / "cache"
+
+
 @dataclass
-class Evaluation:
-    """Streaming accumulators of one generated set."""
+class Pass:
+    """One chunked pass over a protocol's index space (the real clips, or one variant)."""
 
-    pooled: GaussianStats
-    per_draw: list[GaussianStats]
-    consistency: list[float] = field(default_factory=list)
-    seconds_generation: float = 0.0
-    seconds_metrics: float = 0.0
-    examples: list = field(default_factory=list)  # first generated videos, for a sample grid
-
-
-def real_stats(clips, extractor, batch_size: int) -> GaussianStats:
-    stats = GaussianStats(extractor.dim)
-    for batch in tqdm(clips.batches(batch_size), desc="real clips",
-                      total=-(-len(clips) // batch_size), leave=False):
-        stats.update(extractor(batch))
-    return stats
+    name: str
+    chunks: list
+    cache: ChunkCache
+    compute: Callable  # (chunk, real clips) → {"arrays": ..., "seconds": ...}
+    read: Callable  # chunk → real clips
 
 
-def evaluate_generator(protocol: Protocol, clips, generator, extractor, batch_size: int,
-                       consistency=None) -> Evaluation:
-    """Generate ``samples_per_clip`` samples for every clip and accumulate their features."""
-    ev = Evaluation(GaussianStats(extractor.dim),
-                    [GaussianStats(extractor.dim) for _ in range(protocol.samples_per_clip)])
-    bar = tqdm(total=protocol.num_samples, desc=f"generating ({generator.name})", unit="video")
-    clip_index = 0
-    for real in clips.batches(batch_size):
-        context = real[:, :protocol.context_frames] if protocol.context_frames else None
-        for s in range(protocol.samples_per_clip):
-            seeds = tuple(sample_seed(protocol.seed, clip_index + i, s) for i in range(len(real)))
-            request = GenerationRequest(seeds, protocol.frames, protocol.resolution, context)
-            t = time.perf_counter()
-            videos = check_output(generator.generate(request), request, generator.name)
-            ev.seconds_generation += time.perf_counter() - t
-            if clip_index == 0 and sum(len(v) for v in ev.examples) < MAX_EXAMPLES:
-                ev.examples.append(videos[:MAX_EXAMPLES])
-            t = time.perf_counter()
-            features = extractor(videos)
-            ev.pooled.update(features)
-            ev.per_draw[s].update(features)
-            if consistency is not None:
-                ev.consistency.extend(consistency(real, videos, protocol.context_frames))
-            ev.seconds_metrics += time.perf_counter() - t
-            bar.update(len(real))
-        clip_index += len(real)
+def drive(p: Pass, dist: Dist, stop: GracefulStop, acc: Accumulator, examples: list) -> None:
+    """Process this rank's chunks in lock-step rounds; rank 0 folds results in global order."""
+    def load(chunk):
+        cached = p.cache.load(chunk)
+        if cached is not None:
+            return {"cached": True, **cached}
+        return {"input": p.read(chunk)}
+
+    mine = iter(chunking.prefetch(chunking.owned(p.chunks, dist.rank, dist.world), load))
+    total = sum(len(c) for c in p.chunks)
+    bar = tqdm(total=total, desc=p.name, unit="video", disable=not dist.is_main, leave=False)
+    for r in range(chunking.rounds(p.chunks, dist.world)):
+        payload = None
+        if r * dist.world + dist.rank < len(p.chunks):
+            chunk, got = next(mine)
+            if got.get("cached"):
+                result = got
+            else:
+                result = p.compute(chunk, got["input"])
+                p.cache.save(chunk, result["arrays"], result["seconds"])
+            if chunk.index == 0 and "videos" in result["arrays"]:
+                examples.append(result["arrays"]["videos"][:MAX_EXAMPLES])
+            shipped = {k: v for k, v in result["arrays"].items() if k != "videos"}
+            payload = (chunk, {"arrays": shipped, "seconds": result.get("seconds", {}),
+                               "cached": bool(got.get("cached"))})
+        gathered = dist.gather(payload)
+        if dist.is_main:
+            for item in gathered:
+                if item is not None:
+                    acc.add(*item)
+                    bar.update(len(item[0]))
+        if dist.any(stop.requested):
+            bar.close()
+            done = min((r + 1) * dist.world, len(p.chunks))
+            raise Interrupted(stop.signal_name, f"{p.name}: stopped after {done} of "
+                              f"{len(p.chunks)} chunks; finished chunks are cached in "
+                              f"{p.cache.folder} — rerun with --resume to continue")
     bar.close()
-    return ev
 
 
-def metrics_of(ev: Evaluation, real: GaussianStats) -> dict:
-    out = {"fvd": frechet_distance(real, ev.pooled)}
-    if len(ev.per_draw) > 1 and ev.per_draw[0].count >= 2:
-        # Secondary figure: one FVD per draw (every clip's s-th sample vs the real clips).
-        draws = np.array([frechet_distance(real, d, warn=False) for d in ev.per_draw])
-        out.update(fvd_per_draw_mean=float(draws.mean()), fvd_per_draw_std=float(draws.std()))
-    if ev.consistency:
-        out["context_consistency"] = float(np.mean(ev.consistency))
-    return out
+def generation_pass(protocol: Protocol, clips, generator, features: FeatureSet, cache: ChunkCache,
+                    batch_size: int) -> Pass:
+    def compute(chunk, real):
+        t = time.perf_counter()
+        context = real[:, :protocol.context_frames] if protocol.context_frames else None
+        seeds = tuple(sample_seed(protocol.seed, chunk.start + i, chunk.sample)
+                      for i in range(len(chunk)))
+        request = GenerationRequest(seeds, protocol.frames, protocol.resolution, context)
+        videos = check_output(generator.generate(request), request, generator.name)
+        t_gen = time.perf_counter() - t
+        t = time.perf_counter()
+        arrays = {"videos": videos, **features(videos, real)}
+        return {"arrays": arrays,
+                "seconds": {"generation": t_gen, "metrics": time.perf_counter() - t}}
+
+    return Pass(f"generating ({generator.name})",
+                chunking.plan(len(clips), protocol.samples_per_clip, batch_size), cache,
+                compute, read_block(clips))
+
+
+def real_pass(truth, features: FeatureSet, cache: ChunkCache, batch_size: int) -> Pass:
+    def compute(chunk, real):
+        t = time.perf_counter()
+        arrays = features(real, real)
+        return {"arrays": arrays, "seconds": {"metrics": time.perf_counter() - t}}
+
+    return Pass("real clips", chunking.plan(len(truth), 1, batch_size), cache, compute,
+                read_block(truth))
 
 
 def check_compatible(protocol: Protocol, generator) -> None:
@@ -129,97 +215,109 @@ def check_compatible(protocol: Protocol, generator) -> None:
                          f"{protocol.resolution}")
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    checkpoint: Optional[str] = None
-    model: Optional[str] = None  # pkg.module:factory
-    data_dir: Optional[str] = None
-    out: str = "runs"
-    device: str = "cpu"
-    batch_size: int = 8
-
-
 def make_generator(protocol: Protocol, settings, opts: RunOptions):
     from vdbench.diffusion_generator import DiffusionGenerator
+    from vdbench.distributed import rank_device
     from vdbench.generator import load_factory
 
     if (opts.checkpoint is None) == (opts.model is None):
         raise InputError("give exactly one of --checkpoint PATH or --model pkg.module:factory")
+    device = rank_device(opts.device)
     if opts.model is not None:
         gen = load_factory(opts.model, resolution=protocol.resolution, frames=protocol.frames,
-                           device=opts.device)
+                           device=device)
         gen.identity = getattr(gen, "identity", {"name": gen.name, "factory": opts.model})
         return gen
     path = Path(opts.checkpoint)
     if not path.exists():
         raise InputError(f"{path}: no such checkpoint")
-    gen = DiffusionGenerator(settings, checkpoint=path, device=opts.device,
+    gen = DiffusionGenerator(settings, checkpoint=path, device=device,
                              batch_size=opts.batch_size)
     check_compatible(protocol, gen)
     return gen
 
 
-def run_variants(protocol: Protocol, variants: list, opts: RunOptions) -> list[dict]:
-    """Evaluate each sampler-settings variant on the same clips and seeds; one record each."""
-    from metrics.fvd import NETWORK, PREPROCESSING, I3DFeatures
+def _cache(opts: RunOptions, dist: Dist, name: str, key: dict) -> ChunkCache:
+    cache = ChunkCache(opts.cache_root / name, key, opts.resume)
+    message = cache.prepare() if dist.is_main else None
+    message = dist.broadcast(message)  # also: no rank starts before rank 0 has prepared
+    if message and dist.is_main:
+        log.warning(message)
+        tqdm.write(f"note: {message}")
+    return cache
+
+
+def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
+                 dist: Optional[Dist] = None, extractor=None) -> list[dict]:
+    """Evaluate each sampler-settings variant on the same clips and seeds; one record each
+    (on rank 0; other ranks return an empty list)."""
     from vdbench.results import make_record, write_record
 
+    dist = dist or Dist()
     generators = [make_generator(protocol, v, opts) for v in variants]  # fail before work
     clips, truth = open_protocol_data(protocol, opts.data_dir)
-    consistency = None
-    if protocol.dataset == "shapes":
-        from protocols.shapes_consistency import context_consistency as consistency
-    extractor = I3DFeatures(device=opts.device)
-    t0 = time.perf_counter()
-    real = real_stats(truth, extractor, opts.batch_size)
-    real_seconds = time.perf_counter() - t0
-    real_consistency = _real_consistency(truth, protocol, opts) if consistency else None
-    records = []
-    for settings, gen in zip(variants, generators):
-        t = time.perf_counter()
-        ev = evaluate_generator(protocol, clips, gen, extractor, opts.batch_size, consistency)
-        metrics = metrics_of(ev, real)
-        unavailable = {m: UNAVAILABLE[m] for m in protocol.metrics if m in UNAVAILABLE}
-        if consistency is not None:
-            metrics["context_consistency_real"] = real_consistency
-        wall = time.perf_counter() - t
-        record = make_record(
-            protocol=protocol.summary(), model=gen.identity,
-            sampler=settings.record() if hasattr(settings, "record") else {},
-            metrics=metrics,
-            counts={"real": real.count, "generated": ev.pooled.count, "clips": len(clips),
-                    "samples_per_clip": protocol.samples_per_clip},
-            timing={"wall_s": round(wall + real_seconds, 2), "real_features_s": round(
-                real_seconds, 2), "generation_s": round(ev.seconds_generation, 2),
-                "metrics_s": round(ev.seconds_metrics, 2),
-                "samples_per_s": round(ev.pooled.count / max(wall, 1e-9), 4)},
-            extra={"data": clips.describe(), "ground_truth": truth.describe(),
-                   "metrics_unavailable": unavailable, "feature_network": NETWORK,
-                   "preprocessing": PREPROCESSING,
-                   "seeds": "sample_seed(protocol.seed, clip, sample) (vdbench.generator)"})
-        if ev.examples:
-            from vdbench.grid import save_grid
+    from vdbench.distributed import rank_device
 
-            grid = np.concatenate(ev.examples)[:MAX_EXAMPLES]
-            files = save_grid(grid, protocol.context_frames, opts.out,
-                              f"samples-{protocol.name}-{_tag(settings) or 'model'}")
-            record["sample_grid"] = [str(f) for f in files]
-        path = write_record(opts.out, record, tag=_tag(settings))
-        record["_path"] = str(path)
-        records.append(record)
+    features = FeatureSet(protocol, rank_device(opts.device), extractor)
+    chunk_key = {"chunk_size": opts.batch_size, **features.record}
+    records = []
+    with GracefulStop() as stop:
+        t0 = time.perf_counter()
+        real = Accumulator()
+        real_key = {"kind": "real", "data": truth.describe(), "frames": protocol.frames,
+                    "context_frames": protocol.context_frames, **chunk_key}
+        drive(real_pass(truth, features, _cache(opts, dist, f"{protocol.name}-"
+                                                f"{protocol.preset}-real", real_key),
+                        opts.batch_size), dist, stop, real, [])
+        real_seconds = time.perf_counter() - t0
+        for settings, gen in zip(variants, generators):
+            t = time.perf_counter()
+            sampler = settings.record() if hasattr(settings, "record") else {}
+            key = {"kind": "generated", "protocol": protocol.summary(), "model": gen.identity,
+                   "sampler": sampler, "data": clips.describe(), **chunk_key}
+            name = f"{protocol.name}-{protocol.preset}-{_tag(settings) or 'model'}"
+            acc, examples = Accumulator(protocol.samples_per_clip), []
+            cache = _cache(opts, dist, name, key)
+            drive(generation_pass(protocol, clips, gen, features, cache, opts.batch_size),
+                  dist, stop, acc, examples)
+            if not dist.is_main:
+                continue
+            wall = time.perf_counter() - t
+            record = make_record(
+                protocol=protocol.summary(), model=gen.identity, sampler=sampler,
+                metrics=metrics_of(acc, real),
+                counts={"real": real.count, "generated": acc.count, "clips": len(clips),
+                        "samples_per_clip": protocol.samples_per_clip},
+                timing=_timing(acc, real, wall, real_seconds, dist, cache),
+                extra={"data": clips.describe(), "ground_truth": truth.describe(),
+                       "metrics_unavailable": {m: UNAVAILABLE[m] for m in protocol.metrics
+                                               if m in UNAVAILABLE},
+                       **features.record, "cache": str(cache.folder),
+                       "seeds": "sample_seed(protocol.seed, clip, sample) (vdbench.generator)"})
+            if examples:
+                from vdbench.grid import save_grid
+
+                files = save_grid(np.concatenate(examples)[:MAX_EXAMPLES],
+                                  protocol.context_frames, opts.out, f"samples-{name}")
+                record["sample_grid"] = [str(f) for f in files]
+            path = write_record(opts.out, record, tag=_tag(settings))
+            record["_path"] = str(path)
+            records.append(record)
     return records
+
+
+def _timing(acc: Accumulator, real: Accumulator, wall: float, real_seconds: float, dist: Dist,
+            cache: ChunkCache) -> dict:
+    gen_s, met_s = acc.seconds.get("generation", 0.0), acc.seconds.get("metrics", 0.0)
+    return {"wall_s": round(wall + real_seconds, 2), "real_features_s": round(real_seconds, 2),
+            "generation_s": round(gen_s, 2), "metrics_s": round(met_s, 2),
+            "generation_share": round(gen_s / max(gen_s + met_s, 1e-9), 4),
+            "samples_per_s": round(acc.count / max(wall, 1e-9), 4),
+            "world_size": dist.world, "chunks_cached": acc.chunks_cached,
+            "real_chunks_cached": real.chunks_cached}
 
 
 def _tag(settings) -> str:
     if not hasattr(settings, "name"):
         return ""
     return f"{settings.name}-{settings.conditioning}-{settings.steps}"
-
-
-def _real_consistency(clips, protocol: Protocol, opts: RunOptions) -> float:
-    from protocols.shapes_consistency import context_consistency
-
-    scores = []
-    for real in clips.batches(opts.batch_size):
-        scores.extend(context_consistency(real, real, protocol.context_frames))
-    return float(np.mean(scores))
