@@ -155,7 +155,7 @@ def _distributed(kw, work) -> None:
     """
     import sys
 
-    from vdbench.distributed import from_environment
+    from vdbench.distributed import RankFailure, from_environment
     from vdbench.stopping import Interrupted
 
     dist = from_environment(kw["device"], kw["dist_timeout"])
@@ -165,6 +165,9 @@ def _distributed(kw, work) -> None:
         if dist.is_main:
             click.echo(f"{stop.signal_name or 'stop'}: {stop}", err=True)
         sys.exit(stop.exit_code)
+    except RankFailure as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
     finally:
         dist.close()
 

@@ -17,6 +17,28 @@ from typing import Any, Optional
 DEFAULT_TIMEOUT_S = 600
 
 
+class RankFailure(RuntimeError):
+    """A collective failed: another rank died or did not answer within the timeout."""
+
+
+def _collective(fn):
+    """Turn a backend error into one RankFailure line naming this rank and the operation."""
+    def wrapper(self, *args):
+        if self.world == 1:
+            return fn(self, *args)
+        try:
+            return fn(self, *args)
+        except RuntimeError as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise RankFailure(
+                f"rank {self.rank}/{self.world}: {fn.__name__} failed: another rank died or "
+                f"did not answer within the timeout ({first[:200]}); torchrun's summary names "
+                "the failed rank") from err
+
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
 @dataclass
 class Dist:
     rank: int = 0
@@ -27,6 +49,7 @@ class Dist:
     def is_main(self) -> bool:
         return self.rank == 0
 
+    @_collective
     def gather(self, obj: Any) -> Optional[list]:
         """Every rank's ``obj``, in rank order, on rank 0 (None elsewhere)."""
         if self.world == 1:
@@ -37,6 +60,7 @@ class Dist:
         dist.gather_object(obj, out, dst=0)
         return out
 
+    @_collective
     def any(self, flag: bool) -> bool:
         """True on every rank when ``flag`` is true on any rank."""
         if self.world == 1:
@@ -48,6 +72,7 @@ class Dist:
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item())
 
+    @_collective
     def broadcast(self, obj: Any) -> Any:
         """Rank 0's ``obj`` on every rank."""
         if self.world == 1:

@@ -1,0 +1,104 @@
+"""torchrun sharding: 1 and 2 processes (gloo, CPU) give bit-identical samples and metrics."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers_run import records, run_vdbench, tiny_checkpoint
+from vdbench import chunks as chunking
+from vdbench.distributed import Dist
+
+
+def _close(a, b, rel=1e-9):
+    """Nested metric dicts equal to ``rel`` (relative)."""
+    if isinstance(a, dict):
+        assert set(a) == set(b)
+        for k in a:
+            _close(a[k], b[k], rel)
+    else:
+        assert a == pytest.approx(b, rel=rel, abs=1e-12), (a, b)
+
+
+def _chunk_arrays(cache: Path) -> dict:
+    out = {}
+    for f in sorted(cache.rglob("chunk-*.npz")):
+        with np.load(f) as z:
+            out[f"{f.parent.name}/{f.name}"] = {k: z[k] for k in z.files}
+    return out
+
+
+def test_plan_covers_the_index_space_once():
+    chunks = chunking.plan(num_clips=10, samples_per_clip=3, size=4)
+    pairs = [(c.start + i, c.sample) for c in chunks for i in range(len(c))]
+    assert sorted(pairs) == [(clip, s) for clip in range(10) for s in range(3)]
+    for world in (1, 2, 3):
+        shards = [chunking.owned(chunks, r, world) for r in range(world)]
+        assert sorted(c.index for s in shards for c in s) == list(range(len(chunks)))
+        assert chunking.rounds(chunks, world) == max(len(s) for s in shards)
+
+
+def test_prefetch_keeps_order_and_raises_at_the_failing_item():
+    got = list(chunking.prefetch(range(10), lambda i: i * i))
+    assert got == [(i, i * i) for i in range(10)]
+
+    def load(i):
+        if i == 3:
+            raise ValueError("broken clip 3")
+        return i
+
+    seen = []
+    with pytest.raises(ValueError, match="broken clip 3"):
+        for item, _ in chunking.prefetch(range(10), load):
+            seen.append(item)
+    assert seen == [0, 1, 2]
+
+
+def test_single_process_collectives_are_trivial():
+    d = Dist()
+    assert d.gather(5) == [5] and d.any(False) is False and d.broadcast("x") == "x"
+
+
+def test_oracle_is_world_size_invariant(tmp_path):
+    args = ["run", "oracle", "--preset", "quick", "--samples-per-clip", "80", "--steps", "8"]
+    one = run_vdbench(*args, "--out", tmp_path / "one")
+    two = run_vdbench(*args, "--out", tmp_path / "two", nproc=2)
+    assert one.returncode == 0, one.stderr[-2000:]
+    assert two.returncode == 0, two.stderr[-2000:]
+    (a,), (b,) = records(tmp_path / "one"), records(tmp_path / "two")
+    assert b["timing"]["world_size"] == 2 and a["timing"]["world_size"] == 1
+    _close(a["metrics"], b["metrics"])
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return tiny_checkpoint(tmp_path_factory.mktemp("ckpt"))
+
+
+def test_tiny_model_is_world_size_invariant(checkpoint, tmp_path, i3d_weights):
+    args = ["run", "shapes", "--checkpoint", checkpoint, "--preset", "quick", "--clips", "3",
+            "--samples-per-clip", "2", "--steps", "2", "--batch-size", "2"]
+    one = run_vdbench(*args, "--out", tmp_path / "one")
+    two = run_vdbench(*args, "--out", tmp_path / "two", nproc=2)
+    assert one.returncode == 0, one.stderr[-2000:]
+    assert two.returncode == 0, two.stderr[-2000:]
+    (a,), (b,) = records(tmp_path / "one"), records(tmp_path / "two")
+    _close(a["metrics"], b["metrics"])
+    assert a["counts"] == b["counts"] == {"real": 3, "generated": 6, "clips": 3,
+                                          "samples_per_clip": 2}
+    arrays_a, arrays_b = _chunk_arrays(tmp_path / "one"), _chunk_arrays(tmp_path / "two")
+    assert arrays_a.keys() == arrays_b.keys() and len(arrays_a) == 4 + 2  # 4 generated, 2 real
+    for name in arrays_a:
+        for k in arrays_a[name]:
+            assert np.array_equal(arrays_a[name][k], arrays_b[name][k]), (name, k)
+
+
+def test_a_dying_rank_fails_the_run_and_is_named(tmp_path, i3d_weights):
+    res = run_vdbench("run", "shapes", "--model", "tests.fast_generator:dying_factory",
+                      "--preset", "quick", "--clips", "4", "--samples-per-clip", "1",
+                      "--batch-size", "1", "--out", tmp_path, "--dist-timeout", "60",
+                      nproc=2, timeout=240)
+    assert res.returncode != 0
+    text = res.stdout + res.stderr
+    assert "rank" in text and "1" in text and "exitcode" in text, text[-3000:]
+    assert not list(tmp_path.glob("*.json")), "no result record may be written"

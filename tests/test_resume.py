@@ -1,0 +1,136 @@
+"""Resumable runs: SIGKILL at many points (one during a write), corrupted chunks, changed
+settings and SIGTERM; every resumed run ends with exactly the uninterrupted result."""
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers_run import ROOT, env, records, run_vdbench, vdbench_cmd
+
+ARGS = ["run", "shapes", "--model", "tests.fast_generator:factory", "--preset", "quick",
+        "--clips", "4", "--samples-per-clip", "2", "--batch-size", "1"]
+TOTAL_CHUNKS = 4 + 8  # real clips, then 4 clips × 2 samples
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, i3d_weights):
+    out = tmp_path_factory.mktemp("reference")
+    res = run_vdbench(*ARGS, "--out", out)
+    assert res.returncode == 0, res.stderr[-2000:]
+    (record,) = records(out)
+    return record
+
+
+def _finished(out: Path) -> int:
+    return sum(1 for p in (out / "cache").rglob("chunk-*.json"))
+
+
+def _writing(out: Path) -> bool:
+    return any((out / "cache").rglob(".chunk-*.tmp"))
+
+
+def _run_until(out: Path, condition, sig=signal.SIGKILL, timeout=120, prelude: str = ""
+               ) -> subprocess.Popen:
+    """Start a resumed run and send ``sig`` as soon as ``condition(out)`` holds."""
+    proc = subprocess.Popen(vdbench_cmd(*ARGS, "--out", out, "--resume", prelude=prelude),
+                            cwd=ROOT, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        if (out / "cache").exists() and condition(out):
+            proc.send_signal(sig)
+            break
+        time.sleep(0.002)
+    proc.communicate(timeout=timeout)
+    return proc
+
+
+def _same_result(record: dict, reference: dict) -> None:
+    assert record["metrics"] == reference["metrics"]  # exactly, not approximately
+    assert record["counts"] == reference["counts"]
+
+
+def test_sigkill_at_many_points_then_resume_gives_the_uninterrupted_result(tmp_path, reference):
+    out = tmp_path / "run"
+    killed = 0
+    # Five points by progress (finished chunks, cumulative over the resumed runs) ...
+    for target in (1, 3, 5, 8, 10):
+        proc = _run_until(out, lambda o, t=target: _finished(o) >= t)
+        killed += proc.returncode == -signal.SIGKILL
+        assert not records(out), "a killed run must not leave a result record"
+    # ... and one in the middle of writing a chunk file (half of it in the temp file).
+    proc = _run_until(out, _writing, prelude="tests.slow_writes")
+    assert proc.returncode == -signal.SIGKILL
+    killed += 1
+    assert killed >= 5, "the runs finished before they could be killed"
+    assert _finished(out) < TOTAL_CHUNKS
+    res = run_vdbench(*ARGS, "--out", out, "--resume")
+    assert res.returncode == 0, res.stderr[-2000:]
+    (record,) = records(out)
+    _same_result(record, reference)
+    assert record["timing"]["chunks_cached"] + record["timing"]["real_chunks_cached"] > 0
+    assert not list((out / "cache").rglob("*.tmp"))
+
+
+def test_corrupted_chunks_are_detected_and_regenerated(tmp_path, reference):
+    out = tmp_path / "run"
+    assert run_vdbench(*ARGS, "--out", out).returncode == 0
+    for p in out.glob("*.json"):
+        p.unlink()
+    chunks = sorted((out / "cache").glob("shapes-custom-langevin-*/chunk-*.npz"))
+    truncated, altered = chunks[1], chunks[4]
+    truncated.write_bytes(truncated.read_bytes()[:100])
+    data = bytearray(altered.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    altered.write_bytes(bytes(data))
+    (altered.parent / f".{altered.name}.abc.tmp").write_bytes(b"half a write")
+    res = run_vdbench(*ARGS, "--out", out, "--resume")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert truncated.name in res.stderr and altered.name in res.stderr
+    assert "checksum" in res.stderr
+    (record,) = records(out)
+    _same_result(record, reference)
+    assert record["timing"]["chunks_cached"] == 8 - 2
+    assert record["timing"]["real_chunks_cached"] == 4
+    assert not list(altered.parent.glob("*.tmp"))
+
+
+def test_a_changed_setting_invalidates_the_cache_with_a_message(tmp_path, reference):
+    out = tmp_path / "run"
+    assert run_vdbench(*ARGS, "--out", out).returncode == 0
+    res = run_vdbench(*ARGS, "--out", out, "--resume", "--gamma", "0.3")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "invalidated" in res.stdout + res.stderr
+    assert "sampler.gamma: 0.1 → 0.3" in res.stdout + res.stderr
+    (changed,) = [r for r in records(out) if r["sampler"]["gamma"] == 0.3]
+    assert changed["timing"]["chunks_cached"] == 0
+    assert changed["timing"]["real_chunks_cached"] == 4  # the real clips did not change
+
+
+def test_sigterm_stops_after_a_chunk_and_resume_completes(tmp_path, reference):
+    out = tmp_path / "run"
+    proc = _run_until(out, lambda o: _finished(o) >= 6, sig=signal.SIGTERM)
+    if proc.returncode == 0:
+        pytest.fail("the run finished before SIGTERM arrived")
+    assert proc.returncode == 128 + signal.SIGTERM
+    done = _finished(out)
+    assert 6 <= done < TOTAL_CHUNKS
+    res = run_vdbench(*ARGS, "--out", out, "--resume")
+    assert res.returncode == 0, res.stderr[-2000:]
+    (record,) = records(out)
+    _same_result(record, reference)
+    assert (record["timing"]["chunks_cached"] + record["timing"]["real_chunks_cached"]
+            == done)
+
+
+def test_samples_are_kept_per_chunk(tmp_path, reference):
+    out = tmp_path / "run"
+    assert run_vdbench(*ARGS, "--out", out).returncode == 0
+    first = sorted((out / "cache").glob("shapes-custom-langevin-*/chunk-*.npz"))[0]
+    with np.load(first) as z:
+        assert z["videos"].dtype == np.uint8 and z["videos"].shape == (1, 16, 32, 32, 3)
+        assert z["i3d"].shape == (1, 400)
