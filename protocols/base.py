@@ -40,6 +40,7 @@ class Protocol:
     preset: str = "paper"
     notes: str = ""
     with_replacement: bool = False  # Kinetics variant of [33, 14]: see open_protocol_data
+    frameskip: int = 1  # evaluated clips take every k-th source frame (Section 4.3: 1 and 4)
     quick: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -51,6 +52,10 @@ class Protocol:
         for key in ("num_clips", "samples_per_clip", "steps", "resolution"):
             if getattr(self, key) < 1:
                 raise InputError(f"{self.name}: {key} must be ≥ 1")
+        if isinstance(self.frameskip, bool) or not isinstance(self.frameskip, int) \
+                or self.frameskip < 1:
+            raise InputError(f"{self.name}: frameskip must be an integer ≥ 1, got "
+                             f"{self.frameskip!r}")
 
     @property
     def num_samples(self) -> int:

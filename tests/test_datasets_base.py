@@ -125,3 +125,42 @@ def test_open_videos_rejects_wrong_array_resolution(tmp_path):
     np.save(tmp_path / "v.npy", random_videos(2, t=4, h=8, w=8))
     with pytest.raises(InputError, match="videos are 8x8, expected 64x64"):
         open_videos(tmp_path / "v.npy", size=64)
+
+
+def test_frameskip_one_is_the_original_window(array_dataset):
+    dataset, videos = array_dataset
+    plain, skip1 = dataset.select(6, frames=5, seed=4), dataset.select(6, frames=5, seed=4,
+                                                                       frameskip=1)
+    np.testing.assert_array_equal(np.concatenate(list(plain.batches(4))),
+                                  np.concatenate(list(skip1.batches(4))))
+    for k, i in enumerate(plain.indices):  # the start as hashed before frameskip existed
+        start = int(seeded_hash(4, 2, int(i), 0) % np.uint64(20 - 5 + 1))
+        np.testing.assert_array_equal(plain.clip(k), videos[i, start:start + 5])
+
+
+def test_frameskip_windows_are_strided_slices(array_dataset):
+    dataset, videos = array_dataset
+    selection = dataset.select(12, frames=4, seed=9, frameskip=5)  # span 16 of 20 frames
+    for k, i in enumerate(selection.indices):
+        start = window_start(20, 4, 9, int(i), frameskip=5)
+        np.testing.assert_array_equal(selection.clip(k), videos[i, start:start + 16:5])
+    whole = dataset.select(2, frameskip=3)
+    np.testing.assert_array_equal(whole.clip(1), videos[1, ::3])
+    assert selection.describe()["frameskip"] == 5
+
+
+def test_frameskip_starts_cover_exactly_the_valid_starts():
+    starts = [window_start(30, 4, seed=3, index=i, frameskip=4) for i in range(2000)]
+    assert min(starts) == 0 and max(starts) == 30 - 13  # span (4 - 1) * 4 + 1 = 13
+    assert window_start(13, 4, seed=3, index=5, frameskip=4) == 0
+
+
+@pytest.mark.parametrize("frameskip", [0, -2, 1.5, True, "2"])
+def test_frameskip_must_be_a_positive_integer(array_dataset, frameskip):
+    with pytest.raises(InputError, match="frameskip must be an integer >= 1"):
+        array_dataset[0].select(2, frames=4, frameskip=frameskip)
+
+
+def test_frameskip_span_longer_than_the_video(array_dataset):
+    with pytest.raises(InputError, match=r"has 20 frames, 22 needed \(4 at frameskip 7\)"):
+        array_dataset[0].select(2, frames=4, frameskip=7).clip(0)

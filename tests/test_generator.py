@@ -47,3 +47,18 @@ def test_request_validates_context():
     with pytest.raises(InputError, match="context"):
         GenerationRequest(seeds=(1,), frames=4, resolution=8,
                           context=np.zeros((2, 1, 8, 8, 3), np.uint8))
+
+
+def test_request_validates_captions_and_text():
+    seeds = (1, 2)
+    ok = GenerationRequest(seeds, 4, 8, captions=("a", "b"), text=np.zeros((2, 3, 5), np.float32))
+    assert ok.captions == ("a", "b") and ok.text.shape == (2, 3, 5)
+    assert GenerationRequest(seeds, 4, 8, text=np.zeros((2, 5), np.float16)).text.ndim == 2
+    with pytest.raises(InputError, match="captions must be 2 strings.*got 1"):
+        GenerationRequest(seeds, 4, 8, captions=("a",))
+    with pytest.raises(InputError, match="captions must be 2 strings"):
+        GenerationRequest(seeds, 4, 8, captions=("a", 3))
+    for bad in (np.zeros((3, 5), np.float32), np.zeros((2, 5), np.int64),
+                np.zeros((2, 1, 1, 5), np.float32), [[0.0], [1.0]]):
+        with pytest.raises(InputError, match=r"text must be float caption embeddings \[2, L, D\]"):
+            GenerationRequest(seeds, 4, 8, text=bad)

@@ -49,3 +49,16 @@ def test_every_protocol_cites_the_paper_and_bad_names():
         get_protocol("moving-mnist")
     with pytest.raises(InputError, match="unknown preset"):
         get_protocol("bair", "huge")
+
+
+def test_frameskip_is_validated_and_recorded():
+    import dataclasses
+
+    t = get_protocol("text2video")
+    assert t.frameskip == 1 and t.summary()["frameskip"] == 1
+    assert t.dataset == "captioned-videos"
+    four = dataclasses.replace(t, frameskip=4)  # Table 5: frameskip 1 and 4
+    assert four.summary()["frameskip"] == 4 and four.with_preset("quick").frameskip == 4
+    for bad in (0, -1, 2.0, True):
+        with pytest.raises(InputError, match="text2video: frameskip must be an integer ≥ 1"):
+            dataclasses.replace(t, frameskip=bad)

@@ -43,10 +43,11 @@ class DiffusionGenerator:
 
     def __init__(self, settings: SamplerSettings, checkpoint: Optional[Path] = None,
                  oracle: bool = False, device: str = "cpu", batch_size: int = 8):
-        from vdbench.sampling import load_model
+        from vdbench.sampling import open_model
 
         self.settings, self.device, self.batch_size = settings, device, batch_size
-        self.denoiser, self.shape, _, _ = load_model(oracle, checkpoint, device)
+        self.model = open_model(oracle, checkpoint, device)
+        self.denoiser, self.shape = self.model.denoiser, self.model.shape
         self.name = "gaussian-oracle" if oracle else Path(checkpoint).name
         self.identity = {"name": self.name, "kind": "oracle" if oracle else "checkpoint",
                          "window": list(self.shape)}
@@ -79,11 +80,34 @@ class DiffusionGenerator:
         if given:
             context = torch.from_numpy(request.context).float().div(127.5).sub(1.0)
             context = context.permute(0, 4, 1, 2, 3).contiguous()
+        denoiser, cond = self._text_condition(request)
         with torch.inference_mode(False):
-            x = generate(self.denoiser, self.shape, req, context=context, dtype=torch.float32,
-                         device=self.device, seeds=request.seeds)
+            x = generate(denoiser, self.shape, req, context=context, cond=cond,
+                         dtype=torch.float32, device=self.device, seeds=request.seeds)
         videos = to_uint8(x)
         if given:  # the observed frames are the data's own, on both sides of the FVD
             videos[:, :given] = request.context
         return videos
 
+    def _text_condition(self, request: GenerationRequest):
+        """(denoiser, cond): for a text-conditional model, the request's caption embeddings as
+        [B, L, D] (a pooled [B, D] is one token), with classifier-free guidance (eq. 6, null
+        embedding 0) when ``cfg_weight`` > 0; otherwise (denoiser, None)."""
+        import torch
+
+        if self.model.cond != "text":
+            return self.denoiser, None
+        if request.text is None:
+            raise InputError(f"model {self.name!r} is text-conditional but the request has no "
+                             "caption embeddings (text); the captioned dataset needs "
+                             "text_embeddings.npy")
+        text = request.text if request.text.ndim == 3 else request.text[:, None]
+        if text.shape[-1] != self.model.text_dim:
+            raise InputError(f"model {self.name!r} takes caption embeddings of width "
+                             f"{self.model.text_dim}, the request's are {text.shape[-1]} wide")
+        cond = torch.from_numpy(np.ascontiguousarray(text, dtype=np.float32)).to(self.device)
+        if self.settings.cfg_weight > 0:
+            from model.conditioning import ClassifierFreeGuidance
+
+            return ClassifierFreeGuidance(self.denoiser, self.settings.cfg_weight, 0.0), cond
+        return self.denoiser, cond

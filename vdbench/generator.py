@@ -25,6 +25,9 @@ class GenerationRequest:
 
     ``context``: uint8 [B, context_frames, H, W, 3], the observed first frames (video
     prediction), or None (unconditional). The returned videos include the context frames.
+    ``captions``: one caption per sample (text-to-video), or None. ``text``: float caption
+    embeddings [B, L, D] or [B, D] of those captions (what the included model conditions on),
+    or None; a generator that is not text-conditional ignores both.
     """
 
     seeds: tuple[int, ...]
@@ -32,13 +35,26 @@ class GenerationRequest:
     resolution: int
     context: Optional[np.ndarray] = None
     labels: Optional[np.ndarray] = None
+    captions: Optional[tuple[str, ...]] = None
+    text: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
+        n = len(self.seeds)
         if self.context is not None:
             c = self.context
-            if c.dtype != np.uint8 or c.ndim != 5 or c.shape[0] != len(self.seeds):
-                raise InputError(f"context must be uint8 [{len(self.seeds)}, T, H, W, 3], "
+            if c.dtype != np.uint8 or c.ndim != 5 or c.shape[0] != n:
+                raise InputError(f"context must be uint8 [{n}, T, H, W, 3], "
                                  f"got {c.dtype} {c.shape}")
+        if self.captions is not None and (len(self.captions) != n or
+                                          not all(isinstance(c, str) for c in self.captions)):
+            raise InputError(f"captions must be {n} strings (one per seed), got "
+                             f"{len(self.captions)} items")
+        t = self.text
+        if t is not None and (not isinstance(t, np.ndarray) or t.dtype.kind != "f"
+                              or t.ndim not in (2, 3) or t.shape[0] != n):
+            raise InputError(f"text must be float caption embeddings [{n}, L, D] or [{n}, D], "
+                             f"got {getattr(t, 'dtype', type(t).__name__)} "
+                             f"{getattr(t, 'shape', '')}")
 
 
 @runtime_checkable

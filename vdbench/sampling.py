@@ -40,9 +40,19 @@ def to_uint8(x) -> np.ndarray:
 ORACLE_DEFAULTS = {"sampler": "ancestral", "steps": 256, "gamma": 0.0, "w_r": 1.0}
 
 
-def load_model(oracle: bool, checkpoint: Path | None, device: str):
-    """(denoiser, (C, T, H, W) of one model window, null class label or None if unconditional,
-    sampler defaults: the checkpoint's ``sampling`` config or ORACLE_DEFAULTS)."""
+@dataclass(frozen=True)
+class LoadedModel:
+    """A denoiser with what samplers need to know about it."""
+
+    denoiser: object
+    shape: tuple[int, int, int, int]  # (C, T, H, W) of one model window
+    cond: str  # "none" | "class" | "text" (the network's conditioning)
+    text_dim: int  # width D of the caption embeddings [B, L, D] (cond == "text"), else 0
+    defaults: dict  # sampler defaults: the checkpoint's ``sampling`` config or ORACLE_DEFAULTS
+
+
+def open_model(oracle: bool, checkpoint: Path | None, device: str) -> LoadedModel:
+    """The analytic oracle or a checkpoint's denoiser, whatever it is conditioned on."""
     from model.errors import SamplerInputError
 
     if oracle == (checkpoint is not None):
@@ -51,7 +61,7 @@ def load_model(oracle: bool, checkpoint: Path | None, device: str):
         from model.oracle import GaussianVideoOracle
 
         model = GaussianVideoOracle.power_law()
-        return model, model.shape, None, ORACLE_DEFAULTS
+        return LoadedModel(model, model.shape, "none", 0, ORACLE_DEFAULTS)
     if not checkpoint.exists():
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
     try:
@@ -60,16 +70,26 @@ def load_model(oracle: bool, checkpoint: Path | None, device: str):
         raise SamplerInputError(f"cannot load checkpoints in this install ({err})") from err
 
     denoiser, config = load_denoiser(checkpoint, device)
-    video = config.video
-    if config.unet.cond not in ("none", "class"):
-        raise SamplerInputError(f"vdbench sample supports unconditional and class-conditional "
-                                f"checkpoints; this one is conditioned on {config.unet.cond!r}")
-    null = -1 if config.unet.cond == "class" else None  # the null label used in training
-    sampling = config.sampling
+    video, sampling = config.video, config.sampling
     defaults = {"sampler": "langevin" if sampling.langevin else "ancestral",
                 "steps": sampling.timesteps, "gamma": sampling.gamma,
                 "w_r": sampling.recon_guidance_weight or ORACLE_DEFAULTS["w_r"]}
-    return denoiser, (video.channels, video.frames, video.height, video.width), null, defaults
+    shape = (video.channels, video.frames, video.height, video.width)
+    text_dim = config.unet.text_dim if config.unet.cond == "text" else 0
+    return LoadedModel(denoiser, shape, config.unet.cond, text_dim, defaults)
+
+
+def load_model(oracle: bool, checkpoint: Path | None, device: str):
+    """(denoiser, (C, T, H, W) of one model window, null class label or None if unconditional,
+    sampler defaults: the checkpoint's ``sampling`` config or ORACLE_DEFAULTS)."""
+    from model.errors import SamplerInputError
+
+    model = open_model(oracle, checkpoint, device)
+    if model.cond not in ("none", "class"):
+        raise SamplerInputError(f"vdbench sample supports unconditional and class-conditional "
+                                f"checkpoints; this one is conditioned on {model.cond!r}")
+    null = -1 if model.cond == "class" else None  # the null label used in training
+    return model.denoiser, model.shape, null, model.defaults
 
 
 def _check_request(req: SampleRequest, window: int, given: int) -> None:

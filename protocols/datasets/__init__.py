@@ -12,7 +12,7 @@ from pathlib import Path
 
 from metrics.errors import InputError
 
-DATASETS = ("bair", "ucf101", "kinetics600")
+DATASETS = ("bair", "ucf101", "kinetics600", "captioned-videos")
 
 
 def open_dataset(name: str, path: str | Path, split: str, **options):
@@ -26,4 +26,7 @@ def open_dataset(name: str, path: str | Path, split: str, **options):
     if name == "kinetics600":
         from protocols.datasets.kinetics import open_kinetics600
         return open_kinetics600(path, split, **options)
+    if name == "captioned-videos":
+        from protocols.datasets.captioned import open_captioned
+        return open_captioned(path, split, **options)
     raise InputError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")

@@ -5,7 +5,10 @@ A reader is a sequence of videos already at the protocol resolution: ``len(reade
 ``reader.select(n, frames=16, seed=s)`` is the view a protocol evaluates: ``n`` videos chosen
 with seed ``s`` (without replacement unless ``replace=True``), each cut to one ``frames``-long
 window, also drawn from ``s``. The window of a chosen video is its ground truth and its
-conditioning frames alike (the Kinetics-600 protocol of the paper, Section 4.2).
+conditioning frames alike (the Kinetics-600 protocol of the paper, Section 4.2). With
+``frameskip=k`` a window takes every ``k``-th frame: ``frames`` output frames span
+``(frames - 1) * k + 1`` source frames, and the window's start is drawn among the starts where
+that whole span fits (the text-to-video experiments of Section 4.3 use k = 1 and 4).
 
 Both choices are pure functions of (seed, dataset size, video index, video length), computed with
 a fixed integer hash (SplitMix64) rather than a library's random generator, so they do not change
@@ -69,12 +72,19 @@ def choose_indices(total: int, n: Optional[int], seed: Optional[int],
     return np.sort(np.argsort(keys, kind="stable")[:n])
 
 
+def window_span(frames: int, frameskip: int = 1) -> int:
+    """Source frames covered by ``frames`` frames taken every ``frameskip``-th."""
+    return (frames - 1) * frameskip + 1
+
+
 def window_start(length: int, frames: int, seed: Optional[int], index: int,
-                 occurrence: int = 0) -> int:
-    """First frame of the ``frames``-long window of video ``index`` (0 without a seed)."""
+                 occurrence: int = 0, frameskip: int = 1) -> int:
+    """First frame of the window of ``frames`` frames (every ``frameskip``-th) of video
+    ``index``: one of the ``length - span + 1`` starts where the whole span fits (0 without a
+    seed). With frameskip 1 this is the original ``frames``-long window."""
     if seed is None:
         return 0
-    choices = np.uint64(length - frames + 1)
+    choices = np.uint64(length - window_span(frames, frameskip) + 1)
     return int(seeded_hash(seed, _WINDOW, index, occurrence) % choices)
 
 
@@ -143,8 +153,10 @@ class VideoDataset(abc.ABC):
         return _stack_batches(self.iter_clips(range(len(self))), batch_size, self.name)
 
     def select(self, n: Optional[int] = None, *, frames: Optional[int] = None,
-               seed: Optional[int] = None, replace: bool = False) -> "Selection":
-        """The ``n`` videos (all by default) a protocol evaluates, cut to ``frames``-long windows.
+               seed: Optional[int] = None, replace: bool = False,
+               frameskip: int = 1) -> "Selection":
+        """The ``n`` videos (all by default) a protocol evaluates, cut to windows of ``frames``
+        frames taken every ``frameskip``-th.
 
         See the module docstring for how ``seed`` picks videos and windows.
         """
@@ -152,11 +164,19 @@ class VideoDataset(abc.ABC):
             raise InputError(f"seed must be >= 0, got {seed}")
         if frames is not None and frames < 1:
             raise InputError(f"frames must be >= 1, got {frames}")
+        if isinstance(frameskip, bool) or not isinstance(frameskip, (int, np.integer)) \
+                or frameskip < 1:
+            raise InputError(f"frameskip must be an integer >= 1, got {frameskip!r}")
         try:
             indices = choose_indices(len(self), n, seed, replace)
         except InputError as err:
             raise InputError(f"{self.name}: {err}") from None
-        return Selection(self, indices, frames, seed, replace)
+        return self._selection(indices, frames, seed, replace, int(frameskip))
+
+    def _selection(self, indices: np.ndarray, frames: Optional[int], seed: Optional[int],
+                   replace: bool, frameskip: int) -> "Selection":
+        """The Selection type of this reader (readers with per-video metadata extend it)."""
+        return Selection(self, indices, frames, seed, replace, frameskip)
 
     def describe(self) -> dict:
         """A JSON-able summary for result provenance."""
@@ -173,12 +193,18 @@ def _occurrences(indices: np.ndarray) -> np.ndarray:
 
 
 class Selection(VideoDataset):
-    """Videos ``indices`` of a dataset, each cut to a seeded ``frames``-long window."""
+    """Videos ``indices`` of a dataset, each cut to a seeded window of ``frames`` frames taken
+    every ``frameskip``-th.
+
+    ``captions(positions)`` and ``text(positions)`` give the per-clip captions and caption
+    embeddings of positions ``k`` of the selection (the order `batches` yields); they are None
+    for datasets without captions (see `protocols.datasets.captioned`).
+    """
 
     def __init__(self, dataset: VideoDataset, indices: np.ndarray, frames: Optional[int],
-                 seed: Optional[int], replace: bool = False):
+                 seed: Optional[int], replace: bool = False, frameskip: int = 1):
         self.dataset, self.indices, self.frames, self.seed = dataset, indices, frames, seed
-        self.replace = replace
+        self.replace, self.frameskip = replace, frameskip
         self.name = dataset.name
         self._occurrence = _occurrences(indices)
 
@@ -194,19 +220,33 @@ class Selection(VideoDataset):
     def iter_clips(self, indices: Sequence[int]) -> Iterator[np.ndarray]:
         ks = [int(k) for k in indices]
         videos = [int(self.indices[k]) for k in ks]
+        step = self.frameskip
         if self.frames is None:
-            return self.dataset.iter_clips(videos)
+            clips = self.dataset.iter_clips(videos)
+            return clips if step == 1 else (clip[::step] for clip in clips)
+        span = window_span(self.frames, step)
 
         def start_of(j: int, length: int) -> int:
-            if length < self.frames:
+            if length < span:
+                skip = "" if step == 1 else f" ({self.frames} at frameskip {step})"
                 raise InputError(f"{self.dataset.locate(videos[j])}: has {length} frames, "
-                                 f"{self.frames} needed")
+                                 f"{span} needed{skip}")
             occurrence = int(self._occurrence[ks[j]])
-            return window_start(length, self.frames, self.seed, videos[j], occurrence)
+            return window_start(length, self.frames, self.seed, videos[j], occurrence, step)
 
-        return self.dataset.iter_windows(videos, self.frames, start_of)
+        # Readers cut contiguous windows; the span is read whole and every step-th frame kept.
+        windows = self.dataset.iter_windows(videos, span, start_of)
+        return windows if step == 1 else (window[::step] for window in windows)
+
+    def captions(self, positions: Sequence[int]) -> Optional[tuple[str, ...]]:
+        """Captions of clips ``positions`` of this selection; None: the dataset has none."""
+        return None
+
+    def text(self, positions: Sequence[int]) -> Optional[np.ndarray]:
+        """Caption embeddings [len(positions), (L,) D] of clips ``positions``; None: none."""
+        return None
 
     def describe(self) -> dict:
         return {**self.dataset.describe(), "clips": len(self), "frames": self.frames,
-                "seed": self.seed, "replace": self.replace,
+                "frameskip": self.frameskip, "seed": self.seed, "replace": self.replace,
                 "indices_head": self.indices[:8].tolist()}
