@@ -40,6 +40,7 @@ class Protocol:
     preset: str = "paper"
     notes: str = ""
     with_replacement: bool = False  # Kinetics variant of [33, 14]: see open_protocol_data
+    reference_splits: tuple[str, ...] = ()  # further real references (text2video: train)
     frameskip: int = 1  # evaluated clips take every k-th source frame (Section 4.3: 1 and 4)
     quick: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -84,5 +85,6 @@ class Protocol:
         """The protocol's parameters as a flat dict (recorded in every result)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "quick"}
         out["metrics"] = list(self.metrics)
+        out["reference_splits"] = list(self.reference_splits)
         out["num_samples"] = self.num_samples
         return out

@@ -42,7 +42,7 @@ TEXT2VIDEO = Protocol(
     name="text2video", paper_section="4.3, Tables 4-5", dataset="captioned-videos",
     split="validation", resolution=64, frames=16, context_frames=0, num_clips=4096,
     samples_per_clip=1, metrics=("fvd", "fid_avg", "is_avg", "fid_first", "is_first"),
-    sampler="ancestral", steps=256, paper_table="4,5",
+    sampler="ancestral", steps=256, paper_table="4,5", reference_splits=("train",),
     notes="4,096 samples; FID/FVD against training and validation references; IS over 1 and "
           "10 splits; guidance weight and frameskip are parameters. The paper's 10M captioned "
           "videos are not public: bring your own captioned set.",

@@ -57,3 +57,19 @@ class HangingGenerator(NoiseGenerator):
 
 def hanging_factory(resolution, frames, device="cpu"):
     return HangingGenerator(resolution, frames)
+
+
+class CaptionedGenerator(NoiseGenerator):
+    """Needs one caption and one embedding row per sample (text-to-video protocols)."""
+
+    def generate(self, request):
+        n = len(request.seeds)
+        if request.captions is None or len(request.captions) != n:
+            raise AssertionError(f"expected {n} captions, got {request.captions!r}")
+        if request.text is None or request.text.shape[0] != n:
+            raise AssertionError("expected caption embeddings")
+        return super().generate(request)
+
+
+def captioned_factory(resolution, frames, device="cpu"):
+    return CaptionedGenerator(resolution, frames)

@@ -30,6 +30,9 @@ def run_options(fn):
         click.option("--samples-per-clip", type=click.IntRange(min=1), default=None,
                      help="Override samples per clip (result labelled preset 'custom')."),
         click.option("--data-dir", default=None, help="Where the protocol's dataset lives."),
+        click.option("--frameskip", type=click.IntRange(min=1), default=None,
+                     help="Evaluate clips of every k-th frame (text2video: 1 or 4, Table 5) "
+                          "[default: the protocol's, 1]."),
         click.option("--with-replacement", is_flag=True,
                      help="Kinetics-600: clips drawn with replacement, ground truth with another "
                           "seed (the evaluation of [33, 14] the paper discusses)."),
@@ -88,6 +91,8 @@ def _prepare(protocol_name: str, kw: dict):
     set_threads(kw["threads"])
     protocol = get_protocol(protocol_name, kw["preset"]).with_counts(kw["clips"],
                                                                     kw["samples_per_clip"])
+    if kw["frameskip"]:
+        protocol = dataclasses.replace(protocol, frameskip=kw["frameskip"])
     if kw["with_replacement"]:
         if protocol.name != "kinetics600":
             raise InputError("--with-replacement applies to the kinetics600 protocol only")

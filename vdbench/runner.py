@@ -25,7 +25,7 @@ from vdbench import chunks as chunking
 from vdbench.distributed import Dist
 from vdbench.generator import GenerationRequest, check_output, sample_seed
 from vdbench.run_cache import ChunkCache
-from vdbench.run_metrics import Accumulator, metrics_of
+from vdbench.run_metrics import FRECHET, Accumulator, metrics_of
 from vdbench.stopping import GracefulStop, Interrupted
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,9 @@ MAX_EXAMPLES = 8
 _LATER = "not computed yet: the C3D/Inception networks arrive with the metrics issue (#8)"
 UNAVAILABLE = {m: _LATER for m in ("fid_c3d", "is_c3d", "fid_avg", "is_avg", "fid_first",
                                    "is_first", "is_i3d")}
+
+
+READERS = ("bair", "kinetics600", "ucf101", "captioned-videos")
 
 
 def open_protocol_data(protocol: Protocol, data_dir: Optional[str]):
@@ -46,10 +49,22 @@ def open_protocol_data(protocol: Protocol, data_dir: Optional[str]):
         from protocols.datasets.shapes import ShapesDataset
 
         dataset = ShapesDataset("test", max(protocol.num_clips, 256), protocol.resolution,
-                                frames=max(30, protocol.frames))
-        clips = dataset.select(protocol.num_clips, frames=protocol.frames)
+                                frames=max(30, (protocol.frames - 1) * protocol.frameskip + 1))
+        clips = dataset.select(protocol.num_clips, frames=protocol.frames,
+                               frameskip=protocol.frameskip)
         return clips, clips
-    if protocol.dataset not in ("bair", "kinetics600", "ucf101"):
+    dataset = _open(protocol, data_dir, protocol.split)
+    seed = None if protocol.dataset == "bair" else protocol.seed
+    window = dict(frames=protocol.frames, frameskip=protocol.frameskip)
+    if not protocol.with_replacement:
+        clips = dataset.select(protocol.num_clips, seed=seed, **window)
+        return clips, clips
+    return (dataset.select(protocol.num_clips, seed=protocol.seed, replace=True, **window),
+            dataset.select(protocol.num_clips, seed=protocol.seed + 1, replace=True, **window))
+
+
+def _open(protocol: Protocol, data_dir: Optional[str], split: str):
+    if protocol.dataset not in READERS:
         raise InputError(f"protocol {protocol.name}: no reader for dataset {protocol.dataset!r} "
                          "(bring your own data through the Python API)")
     if data_dir is None:
@@ -57,26 +72,35 @@ def open_protocol_data(protocol: Protocol, data_dir: Optional[str]):
                          "lives; see README, Datasets)")
     from protocols.datasets import open_dataset
 
-    dataset = open_dataset(protocol.dataset, data_dir, protocol.split)
-    seed = None if protocol.dataset == "bair" else protocol.seed
-    if not protocol.with_replacement:
-        clips = dataset.select(protocol.num_clips, frames=protocol.frames, seed=seed)
-        return clips, clips
-    draw = dict(frames=protocol.frames, replace=True)
-    return (dataset.select(protocol.num_clips, seed=protocol.seed, **draw),
-            dataset.select(protocol.num_clips, seed=protocol.seed + 1, **draw))
+    options = {"size": protocol.resolution} if protocol.dataset == "captioned-videos" else {}
+    return open_dataset(protocol.dataset, data_dir, split, **options)
 
 
-def read_block(clips) -> Callable[[chunking.Chunk], np.ndarray]:
-    """Chunk → its real clips, uint8 [n, T, H, W, 3]; the last block is remembered, since the
-    chunks of one clip block (one per sample index) follow each other."""
-    last: dict = {}
+def reference_data(protocol: Protocol, data_dir: Optional[str]) -> dict:
+    """Further real references by split name (text-to-video: FID/FVD against the training set
+    as well as the validation set, Section 4.3); the same seeded choice of clips."""
+    out = {}
+    for split in protocol.reference_splits:
+        dataset = _open(protocol, data_dir, split)
+        out[split] = dataset.select(min(protocol.num_clips, len(dataset)), frames=protocol.frames,
+                                    seed=protocol.seed, frameskip=protocol.frameskip)
+    return out
 
-    def read(chunk: chunking.Chunk) -> np.ndarray:
+
+def read_block(clips) -> Callable[[chunking.Chunk], dict]:
+    """Chunk → its real clips (uint8 [n, T, H, W, 3]) with their captions and caption
+    embeddings (None for uncaptioned data). The last block is remembered, since the chunks of
+    one clip block (one per sample index) follow each other."""
+    last: list = [None, None]  # (span, block); each block is a fresh dict, never mutated
+
+    def read(chunk: chunking.Chunk) -> dict:
         span = (chunk.start, chunk.stop)
-        if last.get("span") != span:
-            last.update(span=span, clips=np.stack(list(clips.iter_clips(range(*span)))))
-        return last["clips"]
+        if last[0] != span:
+            positions = range(*span)
+            last[:] = [span, {"clips": np.stack(list(clips.iter_clips(positions))),
+                              "captions": clips.captions(positions),
+                              "text": clips.text(positions)}]
+        return last[1]
 
     return read
 
@@ -178,12 +202,14 @@ def drive(p: Pass, dist: Dist, stop: GracefulStop, acc: Accumulator, examples: l
 
 def generation_pass(protocol: Protocol, clips, generator, features: FeatureSet, cache: ChunkCache,
                     batch_size: int) -> Pass:
-    def compute(chunk, real):
+    def compute(chunk, block):
         t = time.perf_counter()
+        real = block["clips"]
         context = real[:, :protocol.context_frames] if protocol.context_frames else None
         seeds = tuple(sample_seed(protocol.seed, chunk.start + i, chunk.sample)
                       for i in range(len(chunk)))
-        request = GenerationRequest(seeds, protocol.frames, protocol.resolution, context)
+        request = GenerationRequest(seeds, protocol.frames, protocol.resolution, context,
+                                    captions=block["captions"], text=block["text"])
         videos = check_output(generator.generate(request), request, generator.name)
         t_gen = time.perf_counter() - t
         t = time.perf_counter()
@@ -196,13 +222,14 @@ def generation_pass(protocol: Protocol, clips, generator, features: FeatureSet, 
                 compute, read_block(clips))
 
 
-def real_pass(truth, features: FeatureSet, cache: ChunkCache, batch_size: int) -> Pass:
-    def compute(chunk, real):
+def real_pass(truth, features: FeatureSet, cache: ChunkCache, batch_size: int,
+              name: str = "real clips") -> Pass:
+    def compute(chunk, block):
         t = time.perf_counter()
-        arrays = features(real, real)
+        arrays = features(block["clips"], block["clips"])
         return {"arrays": arrays, "seconds": {"metrics": time.perf_counter() - t}}
 
-    return Pass("real clips", chunking.plan(len(truth), 1, batch_size), cache, compute,
+    return Pass(name, chunking.plan(len(truth), 1, batch_size), cache, compute,
                 read_block(truth))
 
 
@@ -256,6 +283,7 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
     dist = dist or Dist()
     generators = [make_generator(protocol, v, opts) for v in variants]  # fail before work
     clips, truth = open_protocol_data(protocol, opts.data_dir)
+    references = {"": truth, **reference_data(protocol, opts.data_dir)}
     from vdbench.distributed import rank_device
 
     features = FeatureSet(protocol, rank_device(opts.device), extractor)
@@ -263,12 +291,16 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
     records = []
     with GracefulStop() as stop:
         t0 = time.perf_counter()
-        real = Accumulator()
-        real_key = {"kind": "real", "data": truth.describe(), "frames": protocol.frames,
-                    "context_frames": protocol.context_frames, **chunk_key}
-        drive(real_pass(truth, features, _cache(opts, dist, f"{protocol.name}-"
-                                                f"{protocol.preset}-real", real_key),
-                        opts.batch_size), dist, stop, real, [])
+        reals = {}
+        for split, data in references.items():
+            reals[split] = Accumulator()
+            key = {"kind": "real", "data": data.describe(), "frames": protocol.frames,
+                   "context_frames": protocol.context_frames, **chunk_key}
+            name = f"{protocol.name}-{protocol.preset}-real{'-' + split if split else ''}"
+            drive(real_pass(data, features, _cache(opts, dist, name, key), opts.batch_size,
+                            f"real clips{' (' + split + ')' if split else ''}"),
+                  dist, stop, reals[split], [])
+        real = reals[""]
         real_seconds = time.perf_counter() - t0
         for settings, gen in zip(variants, generators):
             t = time.perf_counter()
@@ -285,7 +317,7 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
             wall = time.perf_counter() - t
             record = make_record(
                 protocol=protocol.summary(), model=gen.identity, sampler=sampler,
-                metrics=metrics_of(acc, real),
+                metrics=_metrics(acc, reals),
                 counts={"real": real.count, "generated": acc.count, "clips": len(clips),
                         "samples_per_clip": protocol.samples_per_clip},
                 timing=_timing(acc, real, wall, real_seconds, dist, cache),
@@ -304,6 +336,17 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
             record["_path"] = str(path)
             records.append(record)
     return records
+
+
+def _metrics(acc: Accumulator, reals: dict) -> dict:
+    """Metrics against the protocol's ground truth, plus the Fréchet distances against each
+    further reference split, suffixed with its name (e.g. ``fvd_train``)."""
+    out = metrics_of(acc, reals[""])
+    for split, real in reals.items():
+        if split:
+            out.update({f"{k}_{split}": v for k, v in metrics_of(acc, real).items()
+                        if k in FRECHET.values()})
+    return out
 
 
 def _timing(acc: Accumulator, real: Accumulator, wall: float, real_seconds: float, dist: Dist,
