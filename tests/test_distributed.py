@@ -102,3 +102,29 @@ def test_a_dying_rank_fails_the_run_and_is_named(tmp_path, i3d_weights):
     text = res.stdout + res.stderr
     assert "rank" in text and "1" in text and "exitcode" in text, text[-3000:]
     assert not list(tmp_path.glob("*.json")), "no result record may be written"
+
+
+@pytest.mark.slow
+def test_three_processes_match_one(checkpoint, tmp_path, i3d_weights):
+    args = ["run", "shapes", "--checkpoint", checkpoint, "--preset", "quick", "--clips", "3",
+            "--samples-per-clip", "2", "--steps", "2", "--batch-size", "2"]
+    one = run_vdbench(*args, "--out", tmp_path / "one")
+    three = run_vdbench(*args, "--out", tmp_path / "three", nproc=3)
+    assert one.returncode == 0 and three.returncode == 0, three.stderr[-2000:]
+    (a,), (b,) = records(tmp_path / "one"), records(tmp_path / "three")
+    _close(a["metrics"], b["metrics"])
+    arrays_a, arrays_b = _chunk_arrays(tmp_path / "one"), _chunk_arrays(tmp_path / "three")
+    for name in arrays_a:
+        assert np.array_equal(arrays_a[name]["videos" if "videos" in arrays_a[name] else "i3d"],
+                              arrays_b[name]["videos" if "videos" in arrays_b[name] else "i3d"])
+
+
+@pytest.mark.slow
+def test_a_hanging_rank_times_out_instead_of_hanging(tmp_path, i3d_weights):
+    res = run_vdbench("run", "shapes", "--model", "tests.fast_generator:hanging_factory",
+                      "--preset", "quick", "--clips", "4", "--samples-per-clip", "1",
+                      "--batch-size", "1", "--out", tmp_path, "--dist-timeout", "10",
+                      nproc=2, timeout=240)
+    assert res.returncode != 0
+    assert "did not answer within the timeout" in res.stderr or "Timed out" in res.stderr
+    assert not list(tmp_path.glob("*.json"))
