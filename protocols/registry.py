@@ -97,6 +97,18 @@ SHAPES_EXTENSION = Protocol(
 )
 PROTOCOLS[SHAPES_EXTENSION.name] = SHAPES_EXTENSION
 
+SHAPES_UNCOND = Protocol(
+    name="shapes-uncond", paper_section="mirrors 4.3.1 / Table 4 (joint training) on procedural "
+    "sprites", dataset="shapes", split="test", resolution=32, frames=16, context_frames=0,
+    num_clips=256, samples_per_clip=1, metrics=("fvd",), sampler="ancestral", steps=256,
+    conditioning="none", paper_table="", seed=0,
+    notes="16 frames from noise (no context), FVD against the test clips: the setting of the "
+          "paper's joint image-video training ablation, where models trained with and without "
+          "appended image frames are compared on the same seeds.",
+    quick=dict(num_clips=64, samples_per_clip=1, steps=32),
+)
+PROTOCOLS[SHAPES_UNCOND.name] = SHAPES_UNCOND
+
 ORACLE = Protocol(
     name="oracle", paper_section="3.1 (replacement vs reconstruction guidance), exact",
     dataset="gaussian-oracle", split="-", resolution=8, frames=8, context_frames=4, num_clips=1,

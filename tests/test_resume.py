@@ -81,7 +81,7 @@ def test_corrupted_chunks_are_detected_and_regenerated(tmp_path, reference):
     assert run_vdbench(*ARGS, "--out", out).returncode == 0
     for p in out.glob("*.json"):
         p.unlink()
-    chunks = sorted((out / "cache").glob("shapes-custom-langevin-*/chunk-*.npz"))
+    chunks = sorted((out / "cache").glob("shapes-custom-noise-*/chunk-*.npz"))
     truncated, altered = chunks[1], chunks[4]
     truncated.write_bytes(truncated.read_bytes()[:100])
     data = bytearray(altered.read_bytes())
@@ -130,7 +130,7 @@ def test_sigterm_stops_after_a_chunk_and_resume_completes(tmp_path, reference):
 def test_samples_are_kept_per_chunk(tmp_path, reference):
     out = tmp_path / "run"
     assert run_vdbench(*ARGS, "--out", out).returncode == 0
-    first = sorted((out / "cache").glob("shapes-custom-langevin-*/chunk-*.npz"))[0]
+    first = sorted((out / "cache").glob("shapes-custom-noise-*/chunk-*.npz"))[0]
     with np.load(first) as z:
         assert z["videos"].dtype == np.uint8 and z["videos"].shape == (1, 16, 32, 32, 3)
         assert z["i3d"].shape == (1, 400)

@@ -113,7 +113,7 @@ class FeatureSet:
 
         self.i3d = extractor if extractor is not None else I3DFeatures(device=device)
         self.consistency = None
-        if protocol.dataset == "shapes":
+        if protocol.dataset == "shapes" and protocol.context_frames:
             from protocols.shapes_consistency import context_consistency
 
             self.consistency = context_consistency
@@ -309,7 +309,8 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
                    "sampler": sampler, "data": clips.describe(), **chunk_key}
             name = f"{protocol.name}-{protocol.preset}-{_tag(settings) or 'model'}"
             acc, examples = Accumulator(protocol.samples_per_clip), []
-            cache = _cache(opts, dist, name, key)
+            cache = _cache(opts, dist, f"{protocol.name}-{protocol.preset}-{gen.name}-"
+                           f"{_tag(settings) or 'model'}", key)
             drive(generation_pass(protocol, clips, gen, features, cache, opts.batch_size),
                   dist, stop, acc, examples)
             if not dist.is_main:
