@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from protocols.datasets.shapes import ShapesDataset
+from tests.helpers_run import tiny_checkpoint
 from vdbench.cli import main
 
 SMALL = ["--preset", "quick", "--clips", "3", "--samples-per-clip", "2", "--steps", "2",
@@ -16,16 +17,7 @@ SMALL = ["--preset", "quick", "--clips", "3", "--samples-per-clip", "2", "--step
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ckpt")
-    data = root / "shapes.npy"
-    np.save(data, np.stack([ShapesDataset("train", 4).video(i) for i in range(4)]))
-    res = CliRunner().invoke(main, [
-        "train", "--config", "tiny", "--data", str(data), "--out", str(root / "run"),
-        "--steps", "1", "--no-progress", "--set", "unet.base_channels=8",
-        "--set", "unet.channel_mults=[1,2]", "--set", "unet.attn_resolutions=[16]",
-        "--set", "train.batch_size=2", "--set", "train.image_frames=1"])
-    assert res.exit_code == 0, res.output
-    return root / "run"
+    return tiny_checkpoint(tmp_path_factory.mktemp("ckpt"))
 
 
 def _records(folder: Path) -> list[dict]:

@@ -21,20 +21,13 @@ import numpy as np
 
 from metrics.atomic import atomic_savez, atomic_write_json
 from vdbench.chunks import Chunk
+from vdbench.results import file_sha256
 
 log = logging.getLogger(__name__)
 
 
 def key_hash(key: dict) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -94,7 +87,7 @@ class ChunkCache:
             return None
         if meta.get("key") != self.hash:
             return None
-        if not data_path.exists() or _sha256(data_path) != meta.get("sha256"):
+        if not data_path.exists() or file_sha256(data_path) != meta.get("sha256"):
             log.warning("%s: truncated or corrupted (checksum mismatch); regenerating the chunk",
                         data_path)
             return None
@@ -107,6 +100,6 @@ class ChunkCache:
         data_path = self.folder / f"{chunk.name}.npz"
         atomic_savez(data_path, **arrays)
         atomic_write_json(self.folder / f"{chunk.name}.json",
-                          {"key": self.hash, "sha256": _sha256(data_path),
+                          {"key": self.hash, "sha256": file_sha256(data_path),
                            "chunk": [chunk.index, chunk.sample, chunk.start, chunk.stop],
                            "seconds": seconds})
