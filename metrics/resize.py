@@ -47,3 +47,36 @@ def resize_bilinear_tf1(frames: torch.Tensor, size: tuple[int, int]) -> torch.Te
     # [..., H, W, C] -> rows: [..., h, W, C]; then columns: [..., h, w, C].
     x = torch.einsum("yh,...hwc->...ywc", wy, x)
     return torch.einsum("xw,...ywc->...yxc", wx, x)
+
+
+@functools.lru_cache(maxsize=32)
+def _align_corners_matrix(in_size: int, out_size: int) -> torch.Tensor:
+    """[out_size, in_size] float32 weights of bilinear interpolation with aligned corners.
+
+    Chainer 6's `F.resize_images` (the resize TGANv2's C3D uses): source coordinates
+    ``linspace(0, in − 1, out)`` in float64, split by ``modf`` into index and weight, the weight
+    then cast to float32; the upper neighbour is clamped to ``in − 1``.
+    """
+    src = torch.linspace(0, in_size - 1, out_size, dtype=torch.float64)
+    lo = torch.floor(src).to(torch.int64)
+    hi = torch.clamp(lo + 1, max=in_size - 1)
+    frac = (src - torch.floor(src)).to(torch.float32)
+    weights = torch.zeros(out_size, in_size, dtype=torch.float32)
+    rows = torch.arange(out_size)
+    weights.index_put_((rows, lo), 1.0 - frac, accumulate=True)
+    weights.index_put_((rows, hi), frac, accumulate=True)
+    return weights
+
+
+def resize_bilinear_align_corners(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize channels-last frames ``[..., H, W, C]`` like chainer 6 ``F.resize_images``.
+
+    Equals torch's ``interpolate(mode="bilinear", align_corners=True)`` up to float32 rounding.
+    """
+    if frames.ndim < 3:
+        raise ValueError(f"expected frames [..., H, W, C], got shape {tuple(frames.shape)}")
+    x = frames.to(torch.float32)
+    wy = _align_corners_matrix(x.shape[-3], size[0]).to(x.device)
+    wx = _align_corners_matrix(x.shape[-2], size[1]).to(x.device)
+    x = torch.einsum("yh,...hwc->...ywc", wy, x)
+    return torch.einsum("xw,...ywc->...yxc", wx, x)
