@@ -79,15 +79,22 @@ def _missing_message(folder: Path, missing: list[str]) -> str:
     urls = ", ".join(f"{RELEASE}/{f}" for f in missing)
     return (f"C3D weights not found: {', '.join(missing)} missing in {folder}. Run `vdbench "
             f"weights fetch c3d` where the internet is reachable, or download {urls} and place "
-            f"them in {folder} (or pass that folder as the weights directory)")
+            f"them in {folder} (or pass a folder holding both with --weights)")
 
 
 def fetch_c3d_weights(force: bool = False, folder: Optional[Path] = None) -> Path:
-    """Download the two files into ``folder`` (default: the cache) unless present; idempotent."""
+    """Download the two files into ``folder`` (default: the cache) unless present; idempotent.
+
+    Offline, the error names each missing file, its URL and the folder to put it in.
+    """
     folder = Path(folder or default_dir())
-    for name in FILES:
-        if force or not (folder / name).exists():
-            download(f"{RELEASE}/{name}", folder / name, f"TGANv2 C3D {name}")
+    try:
+        for name in FILES:
+            if force or not (folder / name).exists():
+                download(f"{RELEASE}/{name}", folder / name, f"TGANv2 C3D {name}")
+    except WeightsUnavailableError as err:
+        missing = [f for f in FILES if not (folder / f).is_file()]
+        raise WeightsUnavailableError(f"{_missing_message(folder, missing)} ({err})") from err
     read_c3d_npz(folder / MODEL_FILE)  # refuse a wrong file now, not at first use
     read_mean(folder / MEAN_FILE)
     return folder
@@ -104,10 +111,7 @@ def load_c3d(weights_dir: Optional[Path | str] = None) -> tuple[C3D, torch.Tenso
     if missing and weights_dir:
         raise WeightsUnavailableError(_missing_message(folder, missing))
     if missing:
-        try:
-            fetch_c3d_weights(folder=folder)
-        except WeightsUnavailableError as err:
-            raise WeightsUnavailableError(f"{_missing_message(folder, missing)} ({err})") from err
+        fetch_c3d_weights(folder=folder)
     arrays = read_c3d_npz(folder / MODEL_FILE)
     model = C3D()
     with torch.no_grad():

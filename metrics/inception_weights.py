@@ -56,8 +56,9 @@ def fetch_inception_weights(force: bool = False) -> Path:
             download(URL, out, "the FID Inception weights")
         except WeightsUnavailableError as err:
             raise WeightsUnavailableError(
-                f"Inception weights not found: place {WEIGHTS_FILE} (from {URL}) at {out}, or "
-                f"pass a weights file ({err})") from err
+                f"Inception weights not found: run `vdbench weights fetch inception` where the "
+                f"internet is reachable, or download {URL} and place it at {out} (or pass the "
+                f"file with --weights) ({err})") from err
     _check_hash(out)
     return out
 

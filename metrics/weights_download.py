@@ -1,4 +1,4 @@
-"""Downloading one weights file into the cache, atomically, with an offline message to act on."""
+"""Downloading one weights file into the cache atomically; callers say what to place where."""
 
 from __future__ import annotations
 
@@ -25,9 +25,6 @@ def download(url: str, dest: Path, what: str, timeout: float = 60.0) -> Path:
                 digest.update(chunk)
                 out.write(chunk)
     except (urllib.error.URLError, OSError, TimeoutError) as err:
-        raise WeightsUnavailableError(
-            f"cannot download {what} ({err}). Offline, download {url} elsewhere and place it at "
-            f"{dest}, then run again"
-        ) from err
+        raise WeightsUnavailableError(f"cannot download {what}: {err}") from err
     log.info("%s: sha256 %s", dest, digest.hexdigest())
     return dest
