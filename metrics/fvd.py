@@ -13,7 +13,6 @@ from typing import Optional
 import numpy as np
 import torch
 
-from metrics.errors import InputError
 from metrics.frechet import GaussianStats, frechet_distance
 from metrics.i3d import INPUT_SIZE, MIN_FRAMES, NUM_CLASSES
 from metrics.pixels import RANGES_255, to_pixels

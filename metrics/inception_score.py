@@ -19,7 +19,7 @@ from metrics.errors import InputError
 def check_logits(logits) -> np.ndarray:
     x = np.asarray(logits, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 2:
-        raise InputError(f"expected logits [N, classes] with N ≥ 1 and ≥ 2 classes, got {x.shape}")
+        raise InputError(f"expected logits [N, classes], N ≥ 1, classes ≥ 2; got shape {x.shape}")
     if not np.all(np.isfinite(x)):
         raise InputError("logits contain NaN or inf")
     return x

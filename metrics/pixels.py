@@ -30,7 +30,8 @@ def to_pixels(videos, value_range: Optional[str] = None, *, min_frames: int = 1,
         raise InputError(f"{network} takes exactly {exact_frames} frames per video, got "
                          f"{x.shape[1]} (cut clips with --frames {exact_frames})")
     if x.shape[1] < min_frames:
-        raise InputError(f"{network} needs at least {min_frames} frames per video, got {x.shape[1]}")
+        raise InputError(
+            f"{network} needs at least {min_frames} frames per video, got {x.shape[1]}")
     if x.dtype == torch.uint8:
         if value_range not in (None, "0-255"):
             raise InputError(f"uint8 videos are 0-255, but value_range={value_range!r} was given")

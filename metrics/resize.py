@@ -22,12 +22,16 @@ def _interpolation_matrix(in_size: int, out_size: int) -> torch.Tensor:
     scale = torch.tensor(in_size, dtype=torch.float32) / torch.tensor(out_size, dtype=torch.float32)
     src = torch.arange(out_size, dtype=torch.float32) * scale
     lo = torch.floor(src).to(torch.int64).clamp(max=in_size - 1)
+    return _two_tap_matrix(lo, src - torch.floor(src), in_size)
+
+
+def _two_tap_matrix(lo: torch.Tensor, frac: torch.Tensor, in_size: int) -> torch.Tensor:
+    """Row i: weight 1 − frac[i] on column lo[i], frac[i] on lo[i] + 1 (clamped to the edge)."""
     hi = torch.clamp(lo + 1, max=in_size - 1)
-    frac = src - torch.floor(src)
-    weights = torch.zeros(out_size, in_size, dtype=torch.float32)
-    rows = torch.arange(out_size)
-    weights.index_put_((rows, lo), 1.0 - frac, accumulate=True)
-    weights.index_put_((rows, hi), frac, accumulate=True)
+    weights = torch.zeros(lo.shape[0], in_size, dtype=torch.float32)
+    rows = torch.arange(lo.shape[0])
+    weights.index_put_((rows, lo), 1.0 - frac.to(torch.float32), accumulate=True)
+    weights.index_put_((rows, hi), frac.to(torch.float32), accumulate=True)
     return weights
 
 
@@ -58,14 +62,8 @@ def _align_corners_matrix(in_size: int, out_size: int) -> torch.Tensor:
     then cast to float32; the upper neighbour is clamped to ``in − 1``.
     """
     src = torch.linspace(0, in_size - 1, out_size, dtype=torch.float64)
-    lo = torch.floor(src).to(torch.int64)
-    hi = torch.clamp(lo + 1, max=in_size - 1)
     frac = (src - torch.floor(src)).to(torch.float32)
-    weights = torch.zeros(out_size, in_size, dtype=torch.float32)
-    rows = torch.arange(out_size)
-    weights.index_put_((rows, lo), 1.0 - frac, accumulate=True)
-    weights.index_put_((rows, hi), frac, accumulate=True)
-    return weights
+    return _two_tap_matrix(torch.floor(src).to(torch.int64), frac, in_size)
 
 
 def resize_bilinear_align_corners(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -69,8 +69,8 @@ def test_c3d_stats_features_and_is_agree_with_the_library(tmp_path, c3d_dir, cli
 
 
 def rank_one_fid(a, b):
-    """FID of two 2-sample sets in closed form: each covariance is u uᵀ with u = (x₁ − x₂)/√2,
-    and Tr((u uᵀ v vᵀ)^{1/2}) = |u·v|."""
+    """FID of two 2-sample sets in closed form: each covariance is u uᵀ with
+    u = (x₁ − x₂)/√2, and Tr((u uᵀ v vᵀ)^{1/2}) = |u·v|."""
     a, b = a.astype(np.float64), b.astype(np.float64)
     u, v = (a[0] - a[1]) / np.sqrt(2), (b[0] - b[1]) / np.sqrt(2)
     mean = np.sum((a.mean(0) - b.mean(0)) ** 2)
