@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from metrics.c3d import C3DFeatures, preprocess
-from metrics.c3d_weights import MEAN_FILE, MODEL_FILE, expected_shapes, load_c3d, read_c3d_npz
+from metrics.c3d_weights import (MEAN_FILE, MODEL_FILE, expected_shapes, load_c3d, read_c3d_npz,
+                                  read_mean)
 from metrics.errors import InputError, WeightsUnavailableError
 from metrics.resize import resize_bilinear_align_corners
 
@@ -71,7 +72,7 @@ def test_features_and_logits_match_chainer(release):
 def test_float_input_uses_tgan2_scaling(release):
     """'-1-1' input x enters as 128·x + 128 (TGANv2's pre + mean layers), uint8 v as v."""
     folder, videos, _, _ = release
-    _, mean = load_c3d(folder)
+    mean = read_mean(folder / MEAN_FILE)
     v = videos[1]
     x = (v.astype(np.float32) - 128.0) / 128.0  # TGANv2's dataset scaling; within [-1, 1]
     assert torch.allclose(preprocess(x, mean, "-1-1"), preprocess(v, mean), atol=1e-4)
@@ -87,40 +88,41 @@ def test_resize_matches_torch_align_corners():
 
 def test_wrong_frame_count_is_refused(release):
     folder, _, _, _ = release
-    _, mean = load_c3d(folder)
+    mean = read_mean(folder / MEAN_FILE)
     with pytest.raises(InputError, match="exactly 16 frames"):
         preprocess(np.zeros((1, 15, 64, 64, 3), np.uint8), mean)
 
 
-def test_loader_refuses_wrong_keys_and_shapes(tmp_path, release):
-    folder, _, _, _ = release
-    with np.load(folder / MODEL_FILE) as data:
-        arrays = {k: data[k] for k in data.files}
-    bad = dict(arrays)
+def test_loader_refuses_wrong_keys_and_shapes(tmp_path):
+    small = {k: np.zeros(shape if k.startswith("conv1a") else (1,), np.float32)
+             for k, shape in expected_shapes().items()}
+    bad = dict(small)
     del bad["fc8/b"]
     np.savez(tmp_path / "missing.npz", **bad)
     with pytest.raises(InputError, match=r"missing\.npz: not TGANv2's C3D weights.*fc8/b"):
         read_c3d_npz(tmp_path / "missing.npz")
-    bad = dict(arrays, **{"fc8/W": arrays["fc8/W"][:100]})
-    np.savez(tmp_path / "shape.npz", **bad)
-    with pytest.raises(InputError, match=r"shape\.npz: fc8/W is float32 \(100, 4096\)"):
+    np.savez(tmp_path / "shape.npz", **small)  # conv1a is right; conv2a/W comes next
+    with pytest.raises(InputError, match=r"shape\.npz: conv2a/W is float32 \(1,\), expected"):
         read_c3d_npz(tmp_path / "shape.npz")
+    ints = dict(small, **{"conv1a/b": np.zeros(64, np.int64)})
+    np.savez(tmp_path / "ints.npz", **ints)
+    with pytest.raises(InputError, match=r"conv1a/b is int64 \(64,\), expected float"):
+        read_c3d_npz(tmp_path / "ints.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(InputError, match="junk.npz: cannot read"):
         read_c3d_npz(tmp_path / "junk.npz")
 
 
-def test_mean_file_is_checked(tmp_path, release):
-    folder, _, _, _ = release
-    user = tmp_path / "user"
-    user.mkdir()
-    (user / MODEL_FILE).symlink_to(folder / MODEL_FILE)
-    np.savez(user / MEAN_FILE, mean=np.zeros((3, 16, 112, 112), np.float32))
+def test_mean_file_is_checked(tmp_path):
+    np.savez(tmp_path / MEAN_FILE, mean=np.zeros((3, 16, 112, 112), np.float32))
     with pytest.raises(InputError, match=r"mean2\.npz: 'mean' must be \[3, 16, H, W\]"):
-        load_c3d(user)
-    np.savez(user / MEAN_FILE, average=np.zeros((3, 16, 128, 171), np.float32))
+        read_mean(tmp_path / MEAN_FILE)
+    np.savez(tmp_path / MEAN_FILE, average=np.zeros((3, 16, 128, 171), np.float32))
     with pytest.raises(InputError, match="has no 'mean' array"):
-        load_c3d(user)
+        read_mean(tmp_path / MEAN_FILE)
+    np.savez(tmp_path / MEAN_FILE, mean=np.full((3, 16, 128, 171), np.nan, np.float32))
+    with pytest.raises(InputError, match="finite floats"):
+        read_mean(tmp_path / MEAN_FILE)
 
 
 def test_missing_files_name_what_to_put_where(tmp_path):
