@@ -13,49 +13,25 @@ from typing import Optional
 import numpy as np
 import torch
 
-from metrics.errors import InputError
 from metrics.frechet import GaussianStats, frechet_distance
 from metrics.i3d import INPUT_SIZE, MIN_FRAMES, NUM_CLASSES
+from metrics.pixels import RANGES_255, to_pixels
 from metrics.resize import resize_bilinear_tf1
 
 NETWORK = "i3d-kinetics-400/1 logits (time-averaged)"
 PREPROCESSING = "tf1 resize_bilinear 224x224 (half_pixel_centers=False), 2x/255-1"
 
 # Declared value ranges of float input, mapped to the reference's 0–255 scale: x ↦ a·x + b.
-VALUE_RANGES = {"0-255": (1.0, 0.0), "0-1": (255.0, 0.0), "-1-1": (127.5, 127.5)}
+VALUE_RANGES = RANGES_255
 
 
 def to_unit_range_255(videos, value_range: Optional[str] = None) -> torch.Tensor:
-    """Validate [N, T, H, W, 3] videos and return float32 on the 0–255 scale.
+    """Validate [N, T, H, W, 3] videos (≥ 9 frames) and return float32 on the 0–255 scale.
 
     uint8 is taken as 0–255. Float input must declare its ``value_range`` ('0-1', '-1-1',
     '0-255'): guessing would silently change the FVD.
     """
-    x = torch.as_tensor(np.asarray(videos) if not torch.is_tensor(videos) else videos)
-    if x.ndim != 5 or x.shape[-1] != 3:
-        raise InputError(f"expected videos [N, T, H, W, 3], got shape {tuple(x.shape)}")
-    if x.shape[1] < MIN_FRAMES:
-        raise InputError(f"I3D needs at least {MIN_FRAMES} frames per video, got {x.shape[1]}")
-    if x.dtype == torch.uint8:
-        if value_range not in (None, "0-255"):
-            raise InputError(f"uint8 videos are 0-255, but value_range={value_range!r} was given")
-        return x.to(torch.float32)
-    if not torch.is_floating_point(x):
-        raise InputError(f"expected uint8 or float videos, got dtype {x.dtype}")
-    if value_range is None:
-        raise InputError(
-            f"float videos ({x.dtype}) need an explicit value_range ('0-1', '-1-1' or '0-255')"
-        )
-    if value_range not in VALUE_RANGES:
-        raise InputError(f"unknown value_range {value_range!r}; use one of {list(VALUE_RANGES)}")
-    x = x.to(torch.float32)
-    if not torch.isfinite(x).all():
-        raise InputError("videos contain NaN or inf")
-    scale, shift = VALUE_RANGES[value_range]
-    x = x * scale + shift
-    if x.min() < -1e-3 or x.max() > 255 + 1e-3:
-        raise InputError(f"values fall outside the declared range {value_range}")
-    return x
+    return to_pixels(videos, value_range, min_frames=MIN_FRAMES, network="I3D")
 
 
 def preprocess(videos, value_range: Optional[str] = None) -> torch.Tensor:
@@ -80,10 +56,18 @@ class I3DFeatures:
         self.model = model if model is not None else load_i3d(device=self.device)
         self.model = self.model.to(memory_format=torch.channels_last_3d)
 
+    network = NETWORK
+    preprocessing = PREPROCESSING
+
     @torch.inference_mode()
     def __call__(self, videos, value_range: Optional[str] = None) -> np.ndarray:
         x = preprocess(videos, value_range).to(self.device)
         return self.model(x).float().cpu().numpy()
+
+    def features_and_logits(self, videos, value_range: Optional[str] = None):
+        """(FVD features, IS logits): for I3D both are the 400 time-averaged logits."""
+        logits = self(videos, value_range)
+        return logits, logits
 
 
 def accumulate(features: Iterable[np.ndarray], dim: int = NUM_CLASSES) -> GaussianStats:

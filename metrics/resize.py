@@ -22,12 +22,16 @@ def _interpolation_matrix(in_size: int, out_size: int) -> torch.Tensor:
     scale = torch.tensor(in_size, dtype=torch.float32) / torch.tensor(out_size, dtype=torch.float32)
     src = torch.arange(out_size, dtype=torch.float32) * scale
     lo = torch.floor(src).to(torch.int64).clamp(max=in_size - 1)
+    return _two_tap_matrix(lo, src - torch.floor(src), in_size)
+
+
+def _two_tap_matrix(lo: torch.Tensor, frac: torch.Tensor, in_size: int) -> torch.Tensor:
+    """Row i: weight 1 − frac[i] on column lo[i], frac[i] on lo[i] + 1 (clamped to the edge)."""
     hi = torch.clamp(lo + 1, max=in_size - 1)
-    frac = src - torch.floor(src)
-    weights = torch.zeros(out_size, in_size, dtype=torch.float32)
-    rows = torch.arange(out_size)
-    weights.index_put_((rows, lo), 1.0 - frac, accumulate=True)
-    weights.index_put_((rows, hi), frac, accumulate=True)
+    weights = torch.zeros(lo.shape[0], in_size, dtype=torch.float32)
+    rows = torch.arange(lo.shape[0])
+    weights.index_put_((rows, lo), 1.0 - frac.to(torch.float32), accumulate=True)
+    weights.index_put_((rows, hi), frac.to(torch.float32), accumulate=True)
     return weights
 
 
@@ -45,5 +49,32 @@ def resize_bilinear_tf1(frames: torch.Tensor, size: tuple[int, int]) -> torch.Te
     wy = _interpolation_matrix(in_h, out_h).to(x.device)
     wx = _interpolation_matrix(in_w, out_w).to(x.device)
     # [..., H, W, C] -> rows: [..., h, W, C]; then columns: [..., h, w, C].
+    x = torch.einsum("yh,...hwc->...ywc", wy, x)
+    return torch.einsum("xw,...ywc->...yxc", wx, x)
+
+
+@functools.lru_cache(maxsize=32)
+def _align_corners_matrix(in_size: int, out_size: int) -> torch.Tensor:
+    """[out_size, in_size] float32 weights of bilinear interpolation with aligned corners.
+
+    Chainer 6's `F.resize_images` (the resize TGANv2's C3D uses): source coordinates
+    ``linspace(0, in − 1, out)`` in float64, split by ``modf`` into index and weight, the weight
+    then cast to float32; the upper neighbour is clamped to ``in − 1``.
+    """
+    src = torch.linspace(0, in_size - 1, out_size, dtype=torch.float64)
+    frac = (src - torch.floor(src)).to(torch.float32)
+    return _two_tap_matrix(torch.floor(src).to(torch.int64), frac, in_size)
+
+
+def resize_bilinear_align_corners(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize channels-last frames ``[..., H, W, C]`` like chainer 6 ``F.resize_images``.
+
+    Equals torch's ``interpolate(mode="bilinear", align_corners=True)`` up to float32 rounding.
+    """
+    if frames.ndim < 3:
+        raise ValueError(f"expected frames [..., H, W, C], got shape {tuple(frames.shape)}")
+    x = frames.to(torch.float32)
+    wy = _align_corners_matrix(x.shape[-3], size[0]).to(x.device)
+    wx = _align_corners_matrix(x.shape[-2], size[1]).to(x.device)
     x = torch.einsum("yh,...hwc->...ywc", wy, x)
     return torch.einsum("xw,...ywc->...yxc", wx, x)

