@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e ".[test]"
+	@# torch-fidelity (FID Inception) without its torchvision requirement, which would replace
+	@# the installed torch build (see pyproject.toml, extra `inception`).
+	$(PY) -m pip install -q --no-deps "torch-fidelity>=0.3,<0.5"
 	@touch $(STAMP)
 
 # The embedded default: a model trained here on the procedural sprites (checkpoints/), the

@@ -35,7 +35,7 @@ WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{WEIGHTS_FILE}"
 SHA256_PREFIX = "6726825d"  # torch.hub convention: the file name carries its sha256's prefix
 FEATURES = ("2048", "logits_unbiased")
-INSTALL_HINT = "pip install 'vdbench[inception]' (torch-fidelity)"
+INSTALL_HINT = "pip install --no-deps 'torch-fidelity>=0.3,<0.5' (see pyproject.toml, extra inception)"
 
 
 def weights_path() -> Path:
@@ -58,7 +58,7 @@ def fetch_inception_weights(force: bool = False) -> Path:
             raise WeightsUnavailableError(
                 f"Inception weights not found: run `vdbench weights fetch inception` where the "
                 f"internet is reachable, or download {URL} and place it at {out} (or pass the "
-                f"file with --weights) ({err})") from err
+                f"file with --weights or, in `vdbench run`, --inception-weights) ({err})") from err
     _check_hash(out)
     return out
 
@@ -66,14 +66,15 @@ def fetch_inception_weights(force: bool = False) -> Path:
 def fidelity_inception_class():
     """torch-fidelity's FeatureExtractorInceptionV3 (see the module docstring for the import)."""
     name = "torch_fidelity.feature_extractor_inceptionv3"
+    if importlib.util.find_spec("torch_fidelity") is None:
+        raise WeightsUnavailableError(f"the Inception metrics need {INSTALL_HINT}")
     try:
         return importlib.import_module(name).FeatureExtractorInceptionV3
-    except ModuleNotFoundError as err:
-        if importlib.util.find_spec("torch_fidelity") is None:
-            raise WeightsUnavailableError(f"the Inception metrics need {INSTALL_HINT}") from err
-        raise
-    except Exception as err:  # torchvision present but unusable with this torch build
+    except Exception as err:  # torchvision missing, or present but unusable with this torch
         log.debug("import torch_fidelity failed (%s); importing its Inception module alone", err)
+        for mod in [m for m in sys.modules if m == "torch_fidelity" or
+                    m.startswith("torch_fidelity.")]:
+            del sys.modules[mod]  # drop what the failed package import left half-initialised
         spec = importlib.util.find_spec("torch_fidelity")
         sys.modules["torch_fidelity"] = importlib.util.module_from_spec(spec)  # __init__ not run
         return importlib.import_module(name).FeatureExtractorInceptionV3

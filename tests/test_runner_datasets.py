@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from tests.test_cli_scores import c3d_dir  # noqa: F401  (random C3D release files)
 from tests.test_datasets_bair import bair_videos, write_bair
 from vdbench.cli import main
 
@@ -69,13 +70,31 @@ def test_run_kinetics600_from_clip_folder(bair_and_model, kinetics, tmp_path,  #
                 "--clips", "2", "--samples-per-clip", "1", *extra], tmp_path)
     assert rec["protocol"]["context_frames"] == 5 and rec["counts"]["generated"] == 2
     assert rec["protocol"]["with_replacement"] is replacement
-    assert "is_i3d" in rec["metrics_unavailable"]
+    m = rec["metrics"]
+    assert 1.0 <= m["is_i3d"] <= 2.0 + 1e-9  # two samples: IS is at most the sample count
+    assert 1.0 <= m["is_i3d_real"] <= 2.0 + 1e-9
+    assert "is_i3d_10splits" not in m  # fewer samples than splits
 
 
-def test_run_ucf101_from_avi_tree(bair_and_model, ucf_tree, tmp_path, i3d_weights):  # noqa: F811
+def test_run_ucf101_from_avi_tree(bair_and_model, ucf_tree, tmp_path, c3d_dir):  # noqa: F811
+    # C3D on random weights in the release's npz layout (the TGANv2 files are not reachable here)
     _, run = bair_and_model
     root = ucf_tree
     rec = _run(["run", "ucf101", "--checkpoint", str(run), "--data-dir", str(root),
-                "--clips", "2", "--samples-per-clip", "1"], tmp_path)
+                "--clips", "2", "--samples-per-clip", "1", "--c3d-weights", str(c3d_dir)],
+               tmp_path)
     assert rec["protocol"]["context_frames"] == 0 and rec["counts"]["generated"] == 2
-    assert set(rec["metrics_unavailable"]) == {"fid_c3d", "is_c3d"}
+    m = rec["metrics"]
+    assert np.isfinite(m["fid_c3d"]) and 1.0 <= m["is_c3d"] <= 2.0 + 1e-9
+    assert "fvd" not in m and "c3d" in rec["feature_networks"]
+
+
+def test_ucf101_without_c3d_weights_fails_before_work(bair_and_model, ucf_tree, tmp_path,  # noqa: F811
+                                                      monkeypatch):
+    monkeypatch.setenv("VDBENCH_CACHE", str(tmp_path / "empty-cache"))
+    _, run = bair_and_model
+    res = CliRunner().invoke(main, ["run", "ucf101", "--checkpoint", str(run), "--data-dir",
+                                    str(ucf_tree), "--clips", "2", "--out", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "conv3d_deepnetA_ucf.npz" in res.output
+    assert not list(tmp_path.glob("*.json"))

@@ -46,6 +46,14 @@ def run_options(fn):
         click.option("--cache-dir", default=None,
                      help="Where finished chunks (samples, features) are cached "
                           "[default: OUT/cache]."),
+        click.option("--metrics", "metric_names", default=None,
+                     help="Comma-separated subset of the protocol's metrics [default: all]."),
+        click.option("--c3d-weights", default=None, type=click.Path(file_okay=False),
+                     help="Folder with conv3d_deepnetA_ucf.npz and mean2.npz (UCF101 C3D) "
+                          "[default: the cache; `vdbench weights fetch c3d`]."),
+        click.option("--inception-weights", default=None, type=click.Path(dir_okay=False),
+                     help="FID Inception weights (.pth) [default: the cache; "
+                          "`vdbench weights fetch inception`]."),
         click.option("--dist-timeout", type=click.IntRange(min=10), default=600,
                      help="Seconds a rank waits for the others under torchrun before failing."),
     ]
@@ -91,6 +99,13 @@ def _prepare(protocol_name: str, kw: dict):
     set_threads(kw["threads"])
     protocol = get_protocol(protocol_name, kw["preset"]).with_counts(kw["clips"],
                                                                     kw["samples_per_clip"])
+    if kw["metric_names"]:
+        chosen = tuple(m.strip() for m in kw["metric_names"].split(",") if m.strip())
+        unknown = [m for m in chosen if m not in protocol.metrics]
+        if unknown or not chosen:
+            raise InputError(f"--metrics {kw['metric_names']!r}: {protocol.name} computes "
+                             f"{', '.join(protocol.metrics)}")
+        protocol = dataclasses.replace(protocol, metrics=chosen)
     if kw["frameskip"]:
         protocol = dataclasses.replace(protocol, frameskip=kw["frameskip"])
     if kw["with_replacement"]:
@@ -98,7 +113,8 @@ def _prepare(protocol_name: str, kw: dict):
             raise InputError("--with-replacement applies to the kinetics600 protocol only")
         protocol = dataclasses.replace(protocol, with_replacement=True)
     opts = RunOptions(kw["checkpoint"], kw["model_spec"], kw["data_dir"], kw["out"],
-                      kw["device"], kw["batch_size"], kw["resume"], kw["cache_dir"])
+                      kw["device"], kw["batch_size"], kw["resume"], kw["cache_dir"],
+                      kw["c3d_weights"], kw["inception_weights"])
 
     def settings(sampler, conditioning):
         return _settings(protocol, sampler, conditioning, kw["steps"], kw["gamma"],

@@ -25,14 +25,12 @@ from vdbench import chunks as chunking
 from vdbench.distributed import Dist
 from vdbench.generator import GenerationRequest, check_output, sample_seed
 from vdbench.run_cache import ChunkCache
-from vdbench.run_metrics import FRECHET, Accumulator, metrics_of
+from vdbench.run_metrics import (FRECHET, SCORES, Accumulator, frechet_metrics,
+                                 metrics_of)
 from vdbench.stopping import GracefulStop, Interrupted
 
 log = logging.getLogger(__name__)
 MAX_EXAMPLES = 8
-_LATER = "not computed yet: the C3D/Inception networks arrive with the metrics issue (#8)"
-UNAVAILABLE = {m: _LATER for m in ("fid_c3d", "is_c3d", "fid_avg", "is_avg", "fid_first",
-                                   "is_first", "is_i3d")}
 
 
 READERS = ("bair", "kinetics600", "ucf101", "captioned-videos")
@@ -105,28 +103,59 @@ def read_block(clips) -> Callable[[chunking.Chunk], dict]:
     return read
 
 
+# metric → the feature network it needs
+NETWORK_OF = {"fvd": "i3d", "is_i3d": "i3d", "fid_c3d": "c3d", "is_c3d": "c3d",
+              "fid_avg": "inception_avg", "is_avg": "inception_avg",
+              "fid_first": "inception_first", "is_first": "inception_first"}
+
+
 class FeatureSet:
-    """The feature networks a protocol's metrics need, applied to one batch of videos."""
+    """The feature networks a protocol's metrics need, applied to one batch of videos.
 
-    def __init__(self, protocol: Protocol, device: str, extractor=None):
-        from metrics.fvd import I3DFeatures
+    Networks load when the set is made, before any generation: missing weights fail the run at
+    once with the message saying where to put them.
+    """
 
-        self.i3d = extractor if extractor is not None else I3DFeatures(device=device)
+    def __init__(self, protocol: Protocol, device: str, extractor=None,
+                 c3d_weights: Optional[str] = None, inception_weights: Optional[str] = None):
+        self.extractors = {}
+        for network in sorted({NETWORK_OF[m] for m in protocol.metrics if m in NETWORK_OF}):
+            if network == "i3d":
+                from metrics.fvd import I3DFeatures
+
+                self.extractors[network] = extractor or I3DFeatures(device=device)
+            elif network == "c3d":
+                from metrics.c3d import C3DFeatures
+
+                self.extractors[network] = C3DFeatures(device=device, weights_dir=c3d_weights)
+            else:
+                from metrics.inception import InceptionFeatures
+
+                mode = network.split("_", 1)[1]
+                self.extractors[network] = InceptionFeatures(mode, device=device,
+                                                             weights=inception_weights)
         self.consistency = None
         if protocol.dataset == "shapes" and protocol.context_frames:
             from protocols.shapes_consistency import context_consistency
 
             self.consistency = context_consistency
         self.context_frames = protocol.context_frames
+        self.score_arrays = frozenset(SCORES[m] for m in protocol.metrics if m in SCORES)
 
     @property
     def record(self) -> dict:
-        from metrics.fvd import NETWORK, PREPROCESSING
-
-        return {"feature_network": NETWORK, "preprocessing": PREPROCESSING}
+        return {"feature_networks": {
+            name: {"network": getattr(e, "network", type(e).__name__),
+                   "preprocessing": getattr(e, "preprocessing", "")}
+            for name, e in self.extractors.items()}}
 
     def __call__(self, videos: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
-        out = {"i3d": self.i3d(videos)}
+        out = {}
+        for name, extractor in self.extractors.items():
+            if name == "i3d":  # FVD features are the logits
+                out[name] = extractor(videos)
+            else:
+                out[name], out[f"{name}_logits"] = extractor.features_and_logits(videos)
         if self.consistency is not None:
             out["consistency"] = np.asarray(
                 self.consistency(real, videos, self.context_frames), dtype=np.float64)
@@ -143,6 +172,8 @@ class RunOptions:
     batch_size: int = 8
     resume: bool = False
     cache_dir: Optional[str] = None  # default: OUT/cache
+    c3d_weights: Optional[str] = None  # folder with the TGANv2 C3D files (default: the cache)
+    inception_weights: Optional[str] = None  # FID Inception .pth (default: the cache)
 
     @property
     def cache_root(self) -> Path:
@@ -286,14 +317,15 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
     references = {"": truth, **reference_data(protocol, opts.data_dir)}
     from vdbench.distributed import rank_device
 
-    features = FeatureSet(protocol, rank_device(opts.device), extractor)
+    features = FeatureSet(protocol, rank_device(opts.device), extractor, opts.c3d_weights,
+                          opts.inception_weights)
     chunk_key = {"chunk_size": opts.batch_size, **features.record}
     records = []
     with GracefulStop() as stop:
         t0 = time.perf_counter()
         reals = {}
         for split, data in references.items():
-            reals[split] = Accumulator()
+            reals[split] = Accumulator(score_arrays=features.score_arrays)
             key = {"kind": "real", "data": data.describe(), "frames": protocol.frames,
                    "context_frames": protocol.context_frames, **chunk_key}
             name = f"{protocol.name}-{protocol.preset}-real{'-' + split if split else ''}"
@@ -308,7 +340,7 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
             key = {"kind": "generated", "protocol": protocol.summary(), "model": gen.identity,
                    "sampler": sampler, "data": clips.describe(), **chunk_key}
             name = f"{protocol.name}-{protocol.preset}-{_tag(settings) or 'model'}"
-            acc, examples = Accumulator(protocol.samples_per_clip), []
+            acc, examples = Accumulator(protocol.samples_per_clip, features.score_arrays), []
             cache = _cache(opts, dist, f"{protocol.name}-{protocol.preset}-{gen.name}-"
                            f"{_tag(settings) or 'model'}", key)
             drive(generation_pass(protocol, clips, gen, features, cache, opts.batch_size),
@@ -318,13 +350,11 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
             wall = time.perf_counter() - t
             record = make_record(
                 protocol=protocol.summary(), model=gen.identity, sampler=sampler,
-                metrics=_metrics(acc, reals),
+                metrics=_metrics(acc, reals, protocol.metrics),
                 counts={"real": real.count, "generated": acc.count, "clips": len(clips),
                         "samples_per_clip": protocol.samples_per_clip},
                 timing=_timing(acc, real, wall, real_seconds, dist, cache),
                 extra={"data": clips.describe(), "ground_truth": truth.describe(),
-                       "metrics_unavailable": {m: UNAVAILABLE[m] for m in protocol.metrics
-                                               if m in UNAVAILABLE},
                        **features.record, "cache": str(cache.folder),
                        "seeds": "sample_seed(protocol.seed, clip, sample) (vdbench.generator)"})
             if examples:
@@ -339,14 +369,14 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
     return records
 
 
-def _metrics(acc: Accumulator, reals: dict) -> dict:
+def _metrics(acc: Accumulator, reals: dict, metrics) -> dict:
     """Metrics against the protocol's ground truth, plus the Fréchet distances against each
     further reference split, suffixed with its name (e.g. ``fvd_train``)."""
-    out = metrics_of(acc, reals[""])
+    out = metrics_of(acc, reals[""], metrics)
     for split, real in reals.items():
         if split:
-            out.update({f"{k}_{split}": v for k, v in metrics_of(acc, real).items()
-                        if k in FRECHET.values()})
+            out.update({f"{k}_{split}": v for k, v in frechet_metrics(acc, real, metrics).items()
+                        if k in FRECHET})
     return out
 
 
