@@ -35,7 +35,8 @@ WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{WEIGHTS_FILE}"
 SHA256_PREFIX = "6726825d"  # torch.hub convention: the file name carries its sha256's prefix
 FEATURES = ("2048", "logits_unbiased")
-INSTALL_HINT = "pip install --no-deps 'torch-fidelity>=0.3,<0.5' (see pyproject.toml, extra inception)"
+INSTALL_HINT = ("pip install --no-deps 'torch-fidelity>=0.3,<0.5' "
+                "(see pyproject.toml, extra inception)")
 
 
 def weights_path() -> Path:

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from metrics import c3d_weights
 from metrics.c3d import C3DFeatures
-from metrics.frechet import GaussianStats, frechet_distance
+from metrics.frechet import GaussianStats
 from metrics.inception_score import inception_score
 from tests.test_c3d import _random_release
 from tests.videos import random_videos

@@ -1,7 +1,6 @@
 """`vdbench sample --checkpoint` with a micro U-Net from the model branch (random weights)."""
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 from model.checkpoint import save_checkpoint
