@@ -96,3 +96,26 @@ def test_export_flattens_records(tmp_path):
     df = pd.read_csv(tmp_path / "out.csv")
     assert sorted(df["metric.fvd"]) == [70.5, 99.0]
     assert set(df["protocol.preset"]) == {"paper", "quick"}
+
+
+def test_ucf101_and_text2video_metrics_reach_their_columns(tmp_path):
+    from vdbench.tables import build_table
+
+    base = {"schema": "vdbench.result/1", "model": {"name": "m"}, "sampler": {"cfg_weight": 2.0}}
+    recs = {"u.json": {**base, "protocol": {"paper_table": "1", "preset": "paper"},
+                       "metrics": {"fid_c3d": 300.5, "is_c3d_10splits": 55.25,
+                                   "is_c3d_10splits_std": 0.5}},
+            "t.json": {**base, "protocol": {"paper_table": "4,5", "preset": "paper",
+                                            "frameskip": 4},
+                       "metrics": {"fvd": 41.0, "fvd_train": 40.0, "is_avg_10splits": 9.5}}}
+    for name, rec in recs.items():
+        (tmp_path / name).write_text(json.dumps(rec))
+    (tmp_path / "cache" / "x").mkdir(parents=True)
+    (tmp_path / "cache" / "x" / "chunk-000000.json").write_text("{not json")
+    t1 = build_table("1", tmp_path)
+    ours = t1[t1["run"] == "u.json"].iloc[0]
+    assert (ours["fid"], ours["is"], ours["is_std"]) == ("300.5", "55.25", "0.5")
+    t5 = build_table("5", tmp_path)
+    ours = t5[t5["run"] == "t.json"].iloc[0]
+    assert (ours["fvd_val"], ours["fvd_train"], ours["is_avg_10split"]) == ("41", "40", "9.5")
+    assert (ours["frameskip"], ours["guidance_weight"]) == ("4", "2")

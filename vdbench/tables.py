@@ -25,11 +25,14 @@ CAPTIONS = {
 }
 # Result metric names → table columns, per table.
 METRIC_COLUMNS = {
-    "1": {"fid_c3d": "fid", "is_c3d": "is"},
+    "1": {"fid_c3d": "fid", "is_c3d_10splits": "is", "is_c3d_10splits_std": "is_std"},
     "2": {"fvd": "fvd"},
     "3": {"fvd": "fvd", "is_i3d": "is"},
-    **{t: {"fvd": "fvd_val", "fid_avg": "fid_avg_val", "is_avg": "is_avg_1split",
-           "fid_first": "fid_first_val", "is_first": "is_first_1split"} for t in "456"},
+    **{t: {"fvd": "fvd_val", "fvd_train": "fvd_train", "fid_avg": "fid_avg_val",
+           "fid_avg_train": "fid_avg_train", "is_avg": "is_avg_1split",
+           "is_avg_10splits": "is_avg_10split", "fid_first": "fid_first_val",
+           "fid_first_train": "fid_first_train", "is_first": "is_first_1split",
+           "is_first_10splits": "is_first_10split"} for t in "456"},
 }
 
 
@@ -50,6 +53,8 @@ def load_records(runs: str | Path | None) -> list[dict]:
         raise InputError(f"{root}: no such folder of runs")
     records = []
     for path in sorted(root.rglob("*.json")):
+        if "cache" in path.relative_to(root).parts[:-1]:
+            continue  # the chunk caches of runs (vdbench.run_cache), not records
         try:
             record = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as err:
@@ -78,7 +83,10 @@ def run_rows(table: str, records: list[dict], include_quick: bool) -> pd.DataFra
         row = {"source": f"vdbench ({preset} preset)", "method": r.get("model", {}).get("name", ""),
                "sampler": sampler.get("name", ""), "steps": _fmt(sampler.get("steps")),
                "conditioning": sampler.get("conditioning", ""),
-               "guidance_weight": _fmt(sampler.get("guidance_weight"))}
+               # Table 5's guidance weight is classifier-free guidance's w (eq. 6)
+               "guidance_weight": _fmt(sampler.get("cfg_weight" if table == "5"
+                                                   else "guidance_weight")),
+               "frameskip": _fmt(protocol.get("frameskip", 1))}
         for metric, column in METRIC_COLUMNS[table].items():
             if metric in r.get("metrics", {}):
                 row[column] = _fmt(r["metrics"][metric])
