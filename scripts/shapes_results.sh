@@ -9,7 +9,7 @@ VDB=${VDB:-.venv/bin/vdbench}
 CKPT=${CKPT:-checkpoints/shapes-tiny-v}
 OUT=results/shapes
 export VDBENCH_RUN_CACHE=${VDBENCH_RUN_CACHE:-$(mktemp -d)}  # chunk caches stay out of git
-C=(--cache-dir "$VDBENCH_RUN_CACHE")
+C=(--cache-dir "$VDBENCH_RUN_CACHE" ${RESUME:+--resume})  # RESUME=1: reuse finished chunks
 TABLES=${TABLES:-"2 6 4"}
 table2() {
 rm -rf "$OUT/runs/table2"

@@ -339,10 +339,10 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
             sampler = settings.record() if hasattr(settings, "record") else {}
             key = {"kind": "generated", "protocol": protocol.summary(), "model": gen.identity,
                    "sampler": sampler, "data": clips.describe(), **chunk_key}
-            name = f"{protocol.name}-{protocol.preset}-{_tag(settings) or 'model'}"
             acc, examples = Accumulator(protocol.samples_per_clip, features.score_arrays), []
-            cache = _cache(opts, dist, f"{protocol.name}-{protocol.preset}-{gen.name}-"
-                           f"{_tag(settings) or 'model'}", key)
+            # named by model too: two checkpoints evaluated into one --out keep their own files
+            run_name = f"{protocol.name}-{protocol.preset}-{gen.name}-{_tag(settings) or 'model'}"
+            cache = _cache(opts, dist, run_name, key)
             drive(generation_pass(protocol, clips, gen, features, cache, opts.batch_size),
                   dist, stop, acc, examples)
             if not dist.is_main:
@@ -361,7 +361,7 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
                 from vdbench.grid import save_grid
 
                 files = save_grid(np.concatenate(examples)[:MAX_EXAMPLES],
-                                  protocol.context_frames, opts.out, f"samples-{name}")
+                                  protocol.context_frames, opts.out, f"samples-{run_name}")
                 record["sample_grid"] = [str(f) for f in files]
             path = write_record(opts.out, record, tag=_tag(settings))
             record["_path"] = str(path)
