@@ -2,7 +2,11 @@
 # The paper's comparisons in miniature on the shapes protocols, with the committed demo model.
 # Regenerates results/shapes/*.csv (records and sample grids in results/shapes/runs/).
 # Counts are small (CPU budget): 16 test clips × 1 sample (Table 2), 8 clips × 1 64-frame video
-# (Table 6); results are labelled preset "custom" and are not comparable to the paper's numbers.
+# (Table 6), 32 clips × 2 samples and 64 unconditional samples per model (Table 4); results are
+# labelled preset "custom" and are not comparable to the paper's numbers.
+# Usage: bash scripts/shapes_results.sh            (all tables; Table 4 needs CKPT_NOIMG)
+#        TABLES="2 6" bash scripts/shapes_results.sh
+#        RESUME=1 VDBENCH_RUN_CACHE=DIR ...        (reuse the finished chunks cached in DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VDB=${VDB:-.venv/bin/vdbench}
