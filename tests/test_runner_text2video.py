@@ -97,3 +97,22 @@ def test_text2video_without_a_training_split_says_what_is_missing(captioned, tmp
         "--data-dir", str(data), "--preset", "quick", "--clips", "2", "--out", str(tmp_path)])
     assert res.exit_code == 2
     assert "train" in res.output and "captions.jsonl" in res.output
+
+
+def test_extension_protocol_reads_64_frame_captioned_clips(tmp_path, i3d_weights):
+    folder = tmp_path / "data" / "validation"
+    folder.mkdir(parents=True)
+    lines = []
+    for i, video in enumerate(random_videos(2, t=66, h=64, w=80, seed=3)):
+        write_video(folder / f"long{i}.mp4", video)
+        lines.append(json.dumps({"video": f"long{i}.mp4", "caption": f"long video {i}"}))
+    (folder / "captions.jsonl").write_text("\n".join(lines) + "\n")
+    np.save(folder / "text_embeddings.npy", np.zeros((2, 8), np.float32))
+    res = CliRunner().invoke(main, [
+        "run", "extension", "--model", "tests.fast_generator:captioned_factory",
+        "--data-dir", str(tmp_path / "data"), "--preset", "quick", "--clips", "2",
+        "--metrics", "fvd", "--batch-size", "2", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    (rec,) = records(tmp_path / "out")
+    assert rec["data"]["frames"] == 64 and rec["counts"]["generated"] == 2
+    assert np.isfinite(rec["metrics"]["fvd"])
