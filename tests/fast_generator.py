@@ -38,14 +38,6 @@ class DyingGenerator(NoiseGenerator):
         return super().generate(request)
 
 
-def factory(resolution, frames, device="cpu"):
-    return NoiseGenerator(resolution, frames)
-
-
-def dying_factory(resolution, frames, device="cpu"):
-    return DyingGenerator(resolution, frames)
-
-
 class HangingGenerator(NoiseGenerator):
     def generate(self, request):
         if os.environ.get("RANK") == "1":
@@ -53,10 +45,6 @@ class HangingGenerator(NoiseGenerator):
 
             time.sleep(3600)
         return super().generate(request)
-
-
-def hanging_factory(resolution, frames, device="cpu"):
-    return HangingGenerator(resolution, frames)
 
 
 class CaptionedGenerator(NoiseGenerator):
@@ -71,5 +59,11 @@ class CaptionedGenerator(NoiseGenerator):
         return super().generate(request)
 
 
-def captioned_factory(resolution, frames, device="cpu"):
-    return CaptionedGenerator(resolution, frames)
+def _factory(cls):
+    return lambda resolution, frames, device="cpu": cls(resolution, frames)
+
+
+factory = _factory(NoiseGenerator)
+dying_factory = _factory(DyingGenerator)
+hanging_factory = _factory(HangingGenerator)
+captioned_factory = _factory(CaptionedGenerator)

@@ -24,8 +24,6 @@ class RankFailure(RuntimeError):
 def _collective(fn):
     """Turn a backend error into one RankFailure line naming this rank and the operation."""
     def wrapper(self, *args):
-        if self.world == 1:
-            return fn(self, *args)
         try:
             return fn(self, *args)
         except RuntimeError as err:

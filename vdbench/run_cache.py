@@ -48,7 +48,6 @@ class ChunkCache:
     def __init__(self, folder: str | Path, key: dict, resume: bool):
         self.folder, self.key, self.resume = Path(folder), key, resume
         self.hash = key_hash(key)
-        self.hits = 0
 
     def prepare(self) -> Optional[str]:
         """Rank 0, before any work: validate or (re)start the cache. Returns a message for the
@@ -93,7 +92,6 @@ class ChunkCache:
             return None
         with np.load(data_path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-        self.hits += 1
         return {"arrays": arrays, "seconds": meta.get("seconds", {})}
 
     def save(self, chunk: Chunk, arrays: dict[str, np.ndarray], seconds: dict) -> None:

@@ -118,22 +118,17 @@ class FeatureSet:
 
     def __init__(self, protocol: Protocol, device: str, extractor=None,
                  c3d_weights: Optional[str] = None, inception_weights: Optional[str] = None):
+        from vdbench.extractors import extractor_factory
+
+        weights = {"c3d": c3d_weights, "inception": inception_weights}
         self.extractors = {}
         for network in sorted({NETWORK_OF[m] for m in protocol.metrics if m in NETWORK_OF}):
-            if network == "i3d":
-                from metrics.fvd import I3DFeatures
-
-                self.extractors[network] = extractor or I3DFeatures(device=device)
-            elif network == "c3d":
-                from metrics.c3d import C3DFeatures
-
-                self.extractors[network] = C3DFeatures(device=device, weights_dir=c3d_weights)
-            else:
-                from metrics.inception import InceptionFeatures
-
-                mode = network.split("_", 1)[1]
-                self.extractors[network] = InceptionFeatures(mode, device=device,
-                                                             weights=inception_weights)
+            if network == "i3d" and extractor is not None:
+                self.extractors[network] = extractor
+                continue
+            family, _, mode = network.partition("_")  # inception_avg → inception, avg
+            self.extractors[network] = extractor_factory(family, device, mode or "avg",
+                                                         weights.get(family))()
         self.consistency = None
         if protocol.dataset == "shapes" and protocol.context_frames:
             from protocols.shapes_consistency import context_consistency
