@@ -28,7 +28,7 @@ from benchmarks.common import median_seconds, record  # noqa: E402
 def flops_per_video(model, frames: int) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
-    import metrics.i3d as i3d
+    import vdbench.metrics.i3d as i3d
 
     fused, i3d._FUSED = i3d._FUSED, False  # the counter sees aten convolutions only
     try:
@@ -40,7 +40,7 @@ def flops_per_video(model, frames: int) -> float:
 
 
 def ours_videos_per_s(model, batch: int, frames: int, repeats: int, fused: bool) -> float:
-    import metrics.i3d as i3d
+    import vdbench.metrics.i3d as i3d
 
     x = torch.rand(batch, frames, 224, 224, 3).mul_(2).sub_(1).permute(0, 4, 1, 2, 3)
     previous, i3d._FUSED = i3d._FUSED, fused and i3d._FUSED
@@ -74,7 +74,7 @@ def main() -> None:
     ap.add_argument("--record", action="store_true", help="append to results/benchmarks.csv")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    from metrics.i3d_weights import load_i3d
+    from vdbench.metrics.i3d_weights import load_i3d
 
     model = load_i3d().to(memory_format=torch.channels_last_3d)
     gflop = flops_per_video(model, args.frames) / 1e9

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import torch
 
-from model.conditioning import LowResObservation, condition, downsample
-from model.oracle import GaussianVideoOracle, moment_errors
-from model.samplers import SAMPLERS, PerSampleNoise
-from vdbench.oracle_eval import PLANS, conditional_rows, draw
+from vdbench.model.conditioning import LowResObservation, condition, downsample
+from vdbench.model.oracle import GaussianVideoOracle, moment_errors
+from vdbench.model.samplers import SAMPLERS, PerSampleNoise
+from vdbench.engine.oracle_protocol import PLANS, conditional_rows, draw
 
 FIELDS = ["experiment", "sampler", "steps", "gamma", "method", "w_r", "samples", "mean_rel",
           "mean_white", "var_bin", "var_rms", "var_mean_log", "cov_fro", "lowres_rel", "seconds"]

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import torch
 
-from model.conditioning import ClassifierFreeGuidance, condition
-from model.configs import preset
-from model.diffusion import DiffusionDenoiser
-from model.samplers import PerSampleNoise, ancestral, predictor_corrector
-from model.unet3d import UNet3D
+from vdbench.model.conditioning import ClassifierFreeGuidance, condition
+from vdbench.model.configs import preset
+from vdbench.model.diffusion import DiffusionDenoiser
+from vdbench.model.samplers import PerSampleNoise, ancestral, predictor_corrector
+from vdbench.model.unet3d import UNet3D
 
 MACHINE = "2-core Intel Xeon (Sapphire Rapids, AVX-512), 24 GiB, CPU only, torch 2.13.0+cpu"
 HEADER = ["date", "benchmark", "metric", "value", "unit", "peer", "peer_value", "ratio",

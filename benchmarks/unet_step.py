@@ -66,8 +66,8 @@ def build_case(name: str):
     """(network, step function inputs) for one case; imports happen in the child process."""
     import torch
 
-    from model.configs import preset
-    from model.unet3d import UNet3D
+    from vdbench.model.configs import preset
+    from vdbench.model.unet3d import UNet3D
 
     if name == "peer-64":
         try:

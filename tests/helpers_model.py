@@ -2,7 +2,7 @@
 
 import torch
 
-from model.configs import preset
+from vdbench.model.configs import preset
 
 
 def micro_config(**overrides):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
-from protocols.datasets.shapes import ShapesDataset
+from vdbench.protocols.datasets.shapes import ShapesDataset
 from vdbench.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from metrics.atomic import atomic_path
-from vdbench import run_cache
+from vdbench.metrics.atomic import atomic_path
+from vdbench.engine import cache as run_cache
 
 
 def slow_savez(path, **arrays):

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from metrics.c3d import C3DFeatures, preprocess
-from metrics.c3d_weights import (MEAN_FILE, MODEL_FILE, expected_shapes, load_c3d, read_c3d_npz,
+from vdbench.metrics.c3d import C3DFeatures, preprocess
+from vdbench.metrics.c3d_weights import (MEAN_FILE, MODEL_FILE, expected_shapes, load_c3d, read_c3d_npz,
                                   read_mean)
-from metrics.errors import InputError, WeightsUnavailableError
-from metrics.resize import resize_bilinear_align_corners
+from vdbench.metrics.errors import InputError, WeightsUnavailableError
+from vdbench.metrics.resize import resize_bilinear_align_corners
 
 GOLDEN = Path(__file__).parent / "fixtures" / "c3d_chainer.npz"
 

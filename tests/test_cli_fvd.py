@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from metrics.frechet import GaussianStats, frechet_distance
+from vdbench.metrics.frechet import GaussianStats, frechet_distance
 from tests.videos import random_videos, write_video
 from vdbench.cli import main
 
@@ -54,7 +54,7 @@ def test_video_folder_equals_array_of_decoded_frames(tmp_path, i3d_weights):
     videos = random_videos(2, t=12, h=32, w=32, seed=3)
     for i, v in enumerate(videos):
         write_video(folder / f"{i}.mp4", v)
-    from protocols.datasets.generic import decode_video
+    from vdbench.protocols.datasets.generic import decode_video
 
     decoded = np.stack([decode_video(folder / f"{i}.mp4") for i in range(2)])
     np.save(tmp_path / "decoded.npy", decoded)

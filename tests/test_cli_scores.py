@@ -7,10 +7,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from metrics import c3d_weights
-from metrics.c3d import C3DFeatures
-from metrics.frechet import GaussianStats
-from metrics.inception_score import inception_score
+from vdbench.metrics import c3d_weights
+from vdbench.metrics.c3d import C3DFeatures
+from vdbench.metrics.frechet import GaussianStats
+from vdbench.metrics.inception_score import inception_score
 from tests.test_c3d import _random_release
 from tests.videos import random_videos
 from vdbench.cli import main
@@ -78,8 +78,8 @@ def rank_one_fid(a, b):
 
 
 def test_inception_fid_first_matches_closed_form(tmp_path, clips):
-    from metrics.inception import InceptionFeatures
-    from metrics.inception_weights import load_inception
+    from vdbench.metrics.inception import InceptionFeatures
+    from vdbench.metrics.inception_weights import load_inception
     from tests.test_inception import _random_state
 
     weights = tmp_path / "inception.pth"
@@ -123,7 +123,7 @@ def test_weights_fetch_offline_says_what_to_put_where(tmp_path, monkeypatch):
     monkeypatch.setenv("VDBENCH_CACHE", str(tmp_path))
 
     def offline(url, dest, what, timeout=60.0):
-        from metrics.errors import WeightsUnavailableError
+        from vdbench.metrics.errors import WeightsUnavailableError
         raise WeightsUnavailableError(f"cannot download {what}: unreachable")
 
     monkeypatch.setattr(c3d_weights, "download", offline)

@@ -3,12 +3,12 @@
 import pytest
 import torch
 
-from model.conditioning import (ClassifierFreeGuidance, FrameObservation, ReconstructionGuidance,
+from vdbench.model.conditioning import (ClassifierFreeGuidance, FrameObservation, ReconstructionGuidance,
                                 check_video, condition, extension_windows, fill_video,
                                 interpolation_windows, window_seeds)
-from model.errors import ConditioningInputError
-from model.oracle import GaussianVideoOracle
-from model.samplers import PerSampleNoise, ancestral
+from vdbench.model.errors import ConditioningInputError
+from vdbench.model.oracle import GaussianVideoOracle
+from vdbench.model.samplers import PerSampleNoise, ancestral
 
 
 def test_extension_windows():

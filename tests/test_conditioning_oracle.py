@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from model.conditioning import (ClassifierFreeGuidance, FrameObservation, LowResObservation,
+from vdbench.model.conditioning import (ClassifierFreeGuidance, FrameObservation, LowResObservation,
                                 ReconstructionGuidance, Replacement, condition, downsample)
-from model.oracle import GaussianVideoOracle, moment_errors
-from model.samplers import PerSampleNoise, StepScalars, ancestral, predictor_corrector
+from vdbench.model.oracle import GaussianVideoOracle, moment_errors
+from vdbench.model.samplers import PerSampleNoise, StepScalars, ancestral, predictor_corrector
 
 ORACLE = GaussianVideoOracle.power_law()
 FRAMES_A, FRAMES_B = [0, 1, 2, 3], [4, 5, 6, 7]

@@ -10,10 +10,10 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from metrics.errors import InputError
-from protocols.datasets import open_dataset
-from protocols.datasets.bair import BairTFRecords, bair_tfds, open_bair
-from protocols.datasets.tfrecord import example_bytes_features, index_records
+from vdbench.metrics.errors import InputError
+from vdbench.protocols.datasets import open_dataset
+from vdbench.protocols.datasets.bair import BairTFRecords, bair_tfds, open_bair
+from vdbench.protocols.datasets.tfrecord import example_bytes_features, index_records
 
 def _bytes(value: bytes):
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))

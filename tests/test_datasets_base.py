@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from metrics.errors import InputError
-from protocols.datasets.base import (
+from vdbench.metrics.errors import InputError
+from vdbench.protocols.datasets.base import (
     _splitmix64, choose_indices, seeded_hash, window_start)
-from protocols.datasets.generic import ArrayVideos, open_videos
+from vdbench.protocols.datasets.generic import ArrayVideos, open_videos
 from tests.videos import random_videos, write_video
 
 

@@ -11,10 +11,10 @@ import json
 import numpy as np
 import pytest
 
-from metrics.errors import InputError
-from protocols.datasets import open_dataset
-from protocols.datasets.base import seeded_hash
-from protocols.datasets.captioned import CaptionedSelection, open_captioned
+from vdbench.metrics.errors import InputError
+from vdbench.protocols.datasets import open_dataset
+from vdbench.protocols.datasets.base import seeded_hash
+from vdbench.protocols.datasets.captioned import CaptionedSelection, open_captioned
 from tests.videos import write_video
 
 BITS = 6

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from metrics.errors import InputError
-from protocols.datasets import files as files_module
-from protocols.datasets.files import VideoFiles, decode_window
+from vdbench.metrics.errors import InputError
+from vdbench.protocols.datasets import files as files_module
+from vdbench.protocols.datasets.files import VideoFiles, decode_window
 from tests.videos import write_video
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metrics.errors import InputError
-from protocols.datasets import open_dataset
-from protocols.datasets.base import window_start
-from protocols.datasets.generic import decode_video
-from protocols.datasets.kinetics import Kinetics600Clips, clip_stem, open_kinetics600
-from protocols.datasets.spatial import fit_frames
+from vdbench.metrics.errors import InputError
+from vdbench.protocols.datasets import open_dataset
+from vdbench.protocols.datasets.base import window_start
+from vdbench.protocols.datasets.generic import decode_video
+from vdbench.protocols.datasets.kinetics import Kinetics600Clips, clip_stem, open_kinetics600
+from vdbench.protocols.datasets.spatial import fit_frames
 from tests.videos import write_video
 
 ROWS = [  # label, youtube_id, time_start, time_end, split

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from metrics.errors import InputError
-from protocols.datasets.generic import decode_video
-from protocols.datasets.spatial import center_square, fit_frames, read_video
+from vdbench.metrics.errors import InputError
+from vdbench.protocols.datasets.generic import decode_video
+from vdbench.protocols.datasets.spatial import center_square, fit_frames, read_video
 from tests.videos import write_video
 
 

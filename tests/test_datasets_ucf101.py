@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from metrics.errors import InputError
-from protocols.datasets import open_dataset
-from protocols.datasets.generic import decode_video
-from protocols.datasets.spatial import fit_frames
-from protocols.datasets.ucf101 import UCF101Videos, open_ucf101, ucf101_tfds
+from vdbench.metrics.errors import InputError
+from vdbench.protocols.datasets import open_dataset
+from vdbench.protocols.datasets.generic import decode_video
+from vdbench.protocols.datasets.spatial import fit_frames
+from vdbench.protocols.datasets.ucf101 import UCF101Videos, open_ucf101, ucf101_tfds
 from tests.videos import write_video
 
 CLASSES = ["ApplyEyeMakeup", "HandstandPushups", "YoYo"]

@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from model.configs import DiffusionConfig
-from model.diffusion import (DiffusionDenoiser, diffusion_loss, drop_cond, eps_from_v,
+from vdbench.model.configs import DiffusionConfig
+from vdbench.model.diffusion import (DiffusionDenoiser, diffusion_loss, drop_cond, eps_from_v,
                              eps_from_x, q_sample, q_sample_step, q_step_moments, v_from_x,
                              v_from_x_eps, x_from_eps, x_from_v)
-from model.schedule import CosineSchedule
+from vdbench.model.schedule import CosineSchedule
 
 D = torch.float64
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tests.helpers_run import records, run_vdbench, tiny_checkpoint
-from vdbench import chunks as chunking
-from vdbench.distributed import Dist
+from vdbench.engine import chunks as chunking
+from vdbench.engine.distributed import Dist
 
 
 def _close(a, b, rel=1e-9):

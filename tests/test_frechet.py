@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from metrics.errors import InputError
-from metrics.frechet import GaussianStats, frechet_distance, symmetric_sqrt
+from vdbench.metrics.errors import InputError
+from vdbench.metrics.frechet import GaussianStats, frechet_distance, symmetric_sqrt
 
 
 def _scipy_frechet(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from metrics.errors import InputError
-from vdbench.generator import GenerationRequest, check_output, load_factory, sample_seed
+from vdbench.metrics.errors import InputError
+from vdbench.engine.generator import GenerationRequest, check_output, load_factory, sample_seed
 
 
 def test_seed_is_a_pure_function_of_indices():

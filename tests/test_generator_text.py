@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from metrics.errors import InputError
-from model.checkpoint import save_checkpoint
-from model.errors import SamplerInputError
-from model.unet3d import UNet3D
+from vdbench.metrics.errors import InputError
+from vdbench.model.checkpoint import save_checkpoint
+from vdbench.model.errors import SamplerInputError
+from vdbench.model.unet3d import UNet3D
 from tests.helpers_model import micro_config, randomize
-from vdbench.diffusion_generator import DiffusionGenerator, SamplerSettings
-from vdbench.generator import GenerationRequest
-from vdbench.sampling import load_model
+from vdbench.engine.included_model import DiffusionGenerator, SamplerSettings
+from vdbench.engine.generator import GenerationRequest
+from vdbench.model.generate import load_model
 
 TEXT_DIM = 8
 

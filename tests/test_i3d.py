@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from metrics.errors import InputError
-from metrics.frechet import GaussianStats, frechet_distance
-from metrics.fvd import preprocess, to_unit_range_255
-from metrics.i3d import InceptionI3d, same_padding
+from vdbench.metrics.errors import InputError
+from vdbench.metrics.frechet import GaussianStats, frechet_distance
+from vdbench.metrics.fvd import preprocess, to_unit_range_255
+from vdbench.metrics.i3d import InceptionI3d, same_padding
 
 GOLDEN = Path(__file__).parent / "fixtures" / "i3d_golden.npz"
 

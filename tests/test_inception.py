@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from metrics.errors import InputError, WeightsUnavailableError
-from metrics.inception import InceptionFeatures
-from metrics import inception_weights
-from metrics.inception_weights import fidelity_inception_class, load_inception
+from vdbench.metrics.errors import InputError, WeightsUnavailableError
+from vdbench.metrics.inception import InceptionFeatures
+from vdbench.metrics import inception_weights
+from vdbench.metrics.inception_weights import fidelity_inception_class, load_inception
 
 
 def _skeleton():

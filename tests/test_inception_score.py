@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metrics.errors import InputError
-from metrics.inception_score import inception_score, split_bounds
+from vdbench.metrics.errors import InputError
+from vdbench.metrics.inception_score import inception_score, split_bounds
 
 GOLDEN = Path(__file__).parent / "fixtures" / "inception_score_tfgan.npz"
 

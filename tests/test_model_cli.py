@@ -4,14 +4,14 @@ import numpy as np
 from click.testing import CliRunner
 
 from tests.helpers_model import micro_config
-from model.unet3d import build_on_meta, count_parameters
+from vdbench.model.unet3d import build_on_meta, count_parameters
 from vdbench.cli import main
 
 
 def test_model_info_counts_match_the_network():
     result = CliRunner().invoke(main, ["model", "info", "bair", "tiny"])
     assert result.exit_code == 0, result.output
-    from model.configs import preset
+    from vdbench.model.configs import preset
     millions = round(count_parameters(build_on_meta(preset("bair"))) / 1e6, 2)
     line = next(r for r in result.output.splitlines() if r.startswith("| bair"))
     assert f"{millions}" in line and "1,2,3,4" in line and "| v " in line

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from model.configs import PRESETS, ModelConfig, parse_override, preset
-from model.errors import ConfigError
+from vdbench.model.configs import PRESETS, ModelConfig, parse_override, preset
+from vdbench.model.errors import ConfigError
 
 PAPER = ["ucf101", "bair", "kinetics600", "t2v-small", "t2v-large", "t2v-9x128"]
 

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from model.errors import ConditioningInputError
-from model.oracle import GaussianVideoOracle, moment_errors, power_law_spectrum
+from vdbench.model.errors import ConditioningInputError
+from vdbench.model.oracle import GaussianVideoOracle, moment_errors, power_law_spectrum
 
 
 def _small(mean=False) -> GaussianVideoOracle:

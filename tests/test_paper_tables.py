@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from vdbench.cli import main
-from vdbench.tables import build_table, paper_table
+from vdbench.reporting.tables import build_table, paper_table
 
 # Issue 5 lists Tables 2 and 3 (separated from the paper's interleaved extraction).
 TABLE2 = {"DVD-GAN": "109.8", "VideoGPT": "103.3", "TrIVD-GAN-FP": "103.3", "Transframer": "100",
@@ -99,7 +99,7 @@ def test_export_flattens_records(tmp_path):
 
 
 def test_ucf101_and_text2video_metrics_reach_their_columns(tmp_path):
-    from vdbench.tables import build_table
+    from vdbench.reporting.tables import build_table
 
     base = {"schema": "vdbench.result/1", "model": {"name": "m"}, "sampler": {"cfg_weight": 2.0}}
     recs = {"u.json": {**base, "protocol": {"paper_table": "1", "preset": "paper"},

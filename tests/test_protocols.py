@@ -2,8 +2,8 @@
 
 import pytest
 
-from metrics.errors import InputError
-from protocols.registry import PROTOCOLS, get_protocol
+from vdbench.metrics.errors import InputError
+from vdbench.protocols.registry import PROTOCOLS, get_protocol
 
 
 def test_bair_section_4_2():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from metrics.resize import resize_bilinear_tf1
+from vdbench.metrics.resize import resize_bilinear_tf1
 
 import tensorflow as tf  # noqa: E402  (the `test` extra installs it)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from protocols.datasets.shapes import ShapesDataset
+from vdbench.protocols.datasets.shapes import ShapesDataset
 from tests.helpers_run import tiny_checkpoint
 from vdbench.cli import main
 
@@ -42,8 +42,8 @@ def test_run_writes_a_complete_record(checkpoint, tmp_path, i3d_weights):
 
 
 def test_generation_does_not_depend_on_batch_size(checkpoint):
-    from vdbench.diffusion_generator import DiffusionGenerator, SamplerSettings
-    from vdbench.generator import GenerationRequest
+    from vdbench.engine.included_model import DiffusionGenerator, SamplerSettings
+    from vdbench.engine.generator import GenerationRequest
 
     context = np.stack([ShapesDataset("test", 3).video(i)[:1] for i in range(3)])
     request = GenerationRequest((11, 22, 33), 16, 32, context)
@@ -98,8 +98,8 @@ def test_checkpoint_resolution_must_match(checkpoint, tmp_path):
 def test_slim_export_loads_the_set_it_names(checkpoint, tmp_path):
     import torch
 
-    from model.checkpoint import CheckpointError
-    from model.diffusion import load_denoiser
+    from vdbench.model.checkpoint import CheckpointError
+    from vdbench.model.diffusion import load_denoiser
 
     for which in ("ema", "model"):
         res = CliRunner().invoke(main, ["model", "export", str(checkpoint), "-o",

@@ -65,8 +65,8 @@ def test_text2video_runs_with_captions_and_two_references(captioned, tmp_path, i
 
 def test_metrics_subset_and_missing_inception_weights(captioned, tmp_path, i3d_weights,
                                                       monkeypatch):
-    from metrics import inception_weights
-    from metrics.errors import WeightsUnavailableError
+    from vdbench.metrics import inception_weights
+    from vdbench.metrics.errors import WeightsUnavailableError
 
     def offline(url, dest, what, timeout=60.0):
         raise WeightsUnavailableError(f"cannot download {what}: offline (test)")

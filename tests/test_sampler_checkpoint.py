@@ -3,8 +3,8 @@
 import numpy as np
 from click.testing import CliRunner
 
-from model.checkpoint import save_checkpoint
-from model.unet3d import UNet3D
+from vdbench.model.checkpoint import save_checkpoint
+from vdbench.model.unet3d import UNet3D
 from tests.helpers_model import micro_config, randomize
 from vdbench.cli import main
 

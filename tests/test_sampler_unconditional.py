@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from model.errors import SamplerInputError
-from model.oracle import GaussianVideoOracle, binned_variance_log_ratio, moment_errors
-from model.samplers import (PerSampleNoise, StepScalars, ancestral, posterior_mean,
+from vdbench.model.errors import SamplerInputError
+from vdbench.model.oracle import GaussianVideoOracle, binned_variance_log_ratio, moment_errors
+from vdbench.model.samplers import (PerSampleNoise, StepScalars, ancestral, posterior_mean,
                             predictor_corrector, step_variance, time_grid)
 
 ORACLE = GaussianVideoOracle.power_law()  # 3 channels × 8 frames × 8×8

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from model.schedule import CosineSchedule, alpha_sigma, append_dims
+from vdbench.model.schedule import CosineSchedule, alpha_sigma, append_dims
 
 
 def test_endpoints_and_monotone():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from protocols.datasets.shapes import BACKGROUND, PALETTE, ShapesDataset
+from vdbench.protocols.datasets.shapes import BACKGROUND, PALETTE, ShapesDataset
 from vdbench.cli import main
 
 

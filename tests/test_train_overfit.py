@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from model.configs import preset
-from model.data import ClipSampler
-from model.diffusion import diffusion_loss
-from model.train import train
+from vdbench.model.configs import preset
+from vdbench.model.data import ClipSampler
+from vdbench.model.diffusion import diffusion_loss
+from vdbench.model.train import train
 
 
 def moving_square(frames=8, size=16):
@@ -40,7 +40,7 @@ def test_tiny_model_overfits_one_video(tmp_path):
         "train.warmup_steps": 20, "train.checkpoint_every": 10_000, "train.steps": 400})
     sampler = ClipSampler(moving_square(), cfg.video, cfg.train.image_frames)
     torch.manual_seed(0)
-    from model.unet3d import UNet3D
+    from vdbench.model.unet3d import UNet3D
     before = fixed_loss(UNet3D(cfg), sampler, cfg)
     state = train(cfg, sampler, tmp_path, progress=False)
     after = fixed_loss(state.net, sampler, cfg)

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from tests.helpers_model import micro_config
-from model import checkpoint as ckpt
-from model.data import ClipSampler, load_video_array
-from model.diffusion import load_denoiser
-from model.errors import CheckpointError, DataError
-from model.train import train
+from vdbench.model import checkpoint as ckpt
+from vdbench.model.data import ClipSampler, load_video_array
+from vdbench.model.diffusion import load_denoiser
+from vdbench.model.errors import CheckpointError, DataError
+from vdbench.model.train import train
 
 
 def _videos(n=3, frames=6, seed=0):

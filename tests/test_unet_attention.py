@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from tests.helpers_model import micro_config, randomize
-from model.attention import AttentionPool, SpatialAttention, TemporalAttention, temporal_mask
-from model.unet3d import UNet3D
+from vdbench.model.attention import AttentionPool, SpatialAttention, TemporalAttention, temporal_mask
+from vdbench.model.unet3d import UNet3D
 
 
 def _heads(x, heads):

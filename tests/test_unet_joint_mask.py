@@ -3,7 +3,7 @@
 import torch
 
 from tests.helpers_model import micro_config, randomize
-from model.unet3d import UNet3D
+from vdbench.model.unet3d import UNet3D
 
 
 def _net(**overrides):

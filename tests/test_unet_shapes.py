@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from tests.helpers_model import micro_config, randomize
-from model.configs import PRESETS, preset
-from model.unet3d import UNet3D, build_on_meta, count_parameters
+from vdbench.model.configs import PRESETS, preset
+from vdbench.model.unet3d import UNet3D, build_on_meta, count_parameters
 
 PAPER = ["ucf101", "bair", "kinetics600", "t2v-small", "t2v-large", "t2v-9x128"]
 
@@ -42,7 +42,7 @@ def test_paper_structure_at_small_width_runs_for_real(name):
     n = cfg.unet.num_res_blocks
     with_attn = sum(1 for r in levels if r in cfg.unet.attn_resolutions)
     expect = with_attn * (2 * n + 1) + 1
-    from model.attention import TemporalAttention
+    from vdbench.model.attention import TemporalAttention
     assert sum(isinstance(m, TemporalAttention) for m in net.modules()) == expect
 
 

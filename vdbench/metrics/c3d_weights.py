@@ -1,0 +1,121 @@
+"""TGANv2's C3D weights: `conv3d_deepnetA_ucf.npz` (chainer npz) and `mean2.npz`.
+
+They are on no package registry: `fetch_c3d_weights` downloads them from the TGANv2 release
+(pfnet-research/tgan2 README, "Pre-trained weights") into ``$VDBENCH_CACHE/weights/c3d``, or a
+user places them in a folder given as ``weights_dir``. Both are read with
+``allow_pickle=False`` and checked key by key and shape by shape before use.
+
+Chainer layouts: `ConvolutionND` W is [out, in, kt, kh, kw] and `Linear` W is [out, in], the
+same as torch's Conv3d / Linear, so arrays load without transposes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from vdbench.metrics import cache
+from vdbench.metrics.c3d import C3D, CONVS, LINEARS, crop_mean
+from vdbench.metrics.errors import InputError, WeightsUnavailableError
+from vdbench.metrics.weights_download import download
+
+log = logging.getLogger(__name__)
+
+RELEASE = "https://github.com/mitmul/tgan2/releases/download/untagged-d2d4900c6c1bb09d9f5a"
+MODEL_FILE = "conv3d_deepnetA_ucf.npz"
+MEAN_FILE = "mean2.npz"
+FILES = (MODEL_FILE, MEAN_FILE)
+
+
+def default_dir() -> Path:
+    return cache.weights_dir() / "c3d"
+
+
+def expected_shapes() -> dict[str, tuple[int, ...]]:
+    """Chainer npz key → shape, e.g. 'conv1a/W': (64, 3, 3, 3, 3), 'fc8/b': (101,)."""
+    shapes = {}
+    for name, cin, cout in CONVS:
+        shapes[f"{name}/W"], shapes[f"{name}/b"] = (cout, cin, 3, 3, 3), (cout,)
+    for name, cin, cout in LINEARS:
+        shapes[f"{name}/W"], shapes[f"{name}/b"] = (cout, cin), (cout,)
+    return shapes
+
+
+def _open_npz(path: Path) -> np.lib.npyio.NpzFile:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: cannot read as .npz ({err})") from err
+
+
+def read_c3d_npz(path: Path) -> dict[str, np.ndarray]:
+    """The 22 arrays of conv3d_deepnetA_ucf.npz, refused on a missing key or a wrong shape."""
+    with _open_npz(path) as data:
+        shapes = expected_shapes()
+        missing = [k for k in shapes if k not in data.files]
+        if missing:
+            raise InputError(f"{path}: not TGANv2's C3D weights (missing keys {missing[:4]}"
+                             f"{' ...' if len(missing) > 4 else ''})")
+        arrays = {k: data[k] for k in shapes}
+    for key, shape in shapes.items():
+        a = arrays[key]
+        if a.shape != shape or not np.issubdtype(a.dtype, np.floating):
+            raise InputError(f"{path}: {key} is {a.dtype} {a.shape}, expected float {shape}")
+    return arrays
+
+
+def read_mean(path: Path) -> torch.Tensor:
+    with _open_npz(path) as data:
+        if "mean" not in data.files:
+            raise InputError(f"{path}: has no 'mean' array (keys: {data.files})")
+        return crop_mean(data["mean"], str(path))
+
+
+def _missing_message(folder: Path, missing: list[str]) -> str:
+    urls = ", ".join(f"{RELEASE}/{f}" for f in missing)
+    return (f"C3D weights not found: {', '.join(missing)} missing in {folder}. Run `vdbench "
+            f"weights fetch c3d` where the internet is reachable, or download {urls} and place "
+            f"them in {folder} (or pass a folder holding both with --weights)")
+
+
+def fetch_c3d_weights(force: bool = False, folder: Optional[Path] = None) -> Path:
+    """Download the two files into ``folder`` (default: the cache) unless present; idempotent.
+
+    Offline, the error names each missing file, its URL and the folder to put it in.
+    """
+    folder = Path(folder or default_dir())
+    try:
+        for name in FILES:
+            if force or not (folder / name).exists():
+                download(f"{RELEASE}/{name}", folder / name, f"TGANv2 C3D {name}")
+    except WeightsUnavailableError as err:
+        missing = [f for f in FILES if not (folder / f).is_file()]
+        raise WeightsUnavailableError(f"{_missing_message(folder, missing)} ({err})") from err
+    read_c3d_npz(folder / MODEL_FILE)  # refuse a wrong file now, not at first use
+    read_mean(folder / MEAN_FILE)
+    return folder
+
+
+def load_c3d(weights_dir: Optional[Path | str] = None) -> tuple[C3D, torch.Tensor]:
+    """(C3D in eval mode with TGANv2's weights, the [3, 16, 112, 112] mean crop).
+
+    ``weights_dir`` (a user's folder) must hold both files; without it the cache is used and
+    filled on first use when the internet is reachable.
+    """
+    folder = Path(weights_dir) if weights_dir else default_dir()
+    missing = [f for f in FILES if not (folder / f).is_file()]
+    if missing and weights_dir:
+        raise WeightsUnavailableError(_missing_message(folder, missing))
+    if missing:
+        fetch_c3d_weights(folder=folder)
+    arrays = read_c3d_npz(folder / MODEL_FILE)
+    model = C3D()
+    with torch.no_grad():
+        for name, module in (*model.convs.items(), *model.fcs.items()):
+            module.weight.copy_(torch.from_numpy(arrays[f"{name}/W"].astype(np.float32)))
+            module.bias.copy_(torch.from_numpy(arrays[f"{name}/b"].astype(np.float32)))
+    return model.eval(), read_mean(folder / MEAN_FILE)

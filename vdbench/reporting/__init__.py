@@ -1,0 +1,1 @@
+"""Reporting: result records, paper tables, sample grids, provenance."""

@@ -1,0 +1,56 @@
+"""Result records: one JSON per run, with full provenance; exported as flat CSV rows."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from vdbench.metrics.atomic import atomic_write_json
+from vdbench.reporting.provenance import environment
+
+SCHEMA = "vdbench.result/1"
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def make_record(*, protocol: dict, model: dict, sampler: dict, metrics: dict, counts: dict,
+                timing: dict, extra: dict | None = None) -> dict:
+    return {
+        "schema": SCHEMA,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "protocol": protocol, "model": model, "sampler": sampler, "metrics": metrics,
+        "counts": counts, "timing": timing, "environment": environment(), **(extra or {}),
+    }
+
+
+def write_record(out_dir: str | Path, record: dict, tag: str = "") -> Path:
+    stamp = record["created"].replace(":", "").replace("+0000", "Z")
+    name = f"{record['protocol']['name']}-{record['protocol']['preset']}"
+    path = Path(out_dir) / f"{name}{'-' + tag if tag else ''}-{stamp}.json"
+    atomic_write_json(path, record)
+    return path
+
+
+def flatten(record: dict) -> dict:
+    """One CSV row: protocol/model/sampler fields prefixed, metrics as columns."""
+    row = {"created": record.get("created"), "run": record.get("_path", "")}
+    for section in ("protocol", "model", "sampler", "counts", "timing"):
+        for key, value in record.get(section, {}).items():
+            if not isinstance(value, (dict, list)):
+                row[f"{section}.{key}"] = value
+    row.update({f"metric.{k}": v for k, v in record.get("metrics", {}).items()})
+    row["git"] = record.get("environment", {}).get("git")
+    return row
+
+
+def records_frame(records: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([flatten(r) for r in records])
