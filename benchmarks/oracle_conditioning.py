@@ -28,7 +28,9 @@ import torch
 
 from vdbench.model.conditioning import LowResObservation, condition, downsample
 from vdbench.model.oracle import GaussianVideoOracle, moment_errors
-from vdbench.model.samplers import SAMPLERS, PerSampleNoise
+from vdbench.model.registry import sampler_function
+from vdbench.model.samplers import PerSampleNoise
+from vdbench.model.settings import SamplingSettings
 from vdbench.engine.oracle_protocol import PLANS, conditional_rows, draw
 
 FIELDS = ["experiment", "sampler", "steps", "gamma", "method", "w_r", "samples", "mean_rel",
@@ -54,7 +56,7 @@ def unconditional(oracle, n: int, steps_list, seed0: int) -> list[dict]:
         for steps in steps_list:
             started = time.perf_counter()
             noise = PerSampleNoise(range(seed0, seed0 + n), oracle.shape)
-            x = SAMPLERS[name](oracle, noise=noise, steps=steps, gamma=gamma)
+            x = sampler_function(name)(oracle, noise=noise, steps=steps, gamma=gamma)
             rows.append(_row("unconditional", name, steps, "none", "", n,
                              moment_errors(oracle, x), started, gamma))
     return rows
@@ -63,7 +65,8 @@ def unconditional(oracle, n: int, steps_list, seed0: int) -> list[dict]:
 def conditional(plan: str, oracle, n: int, steps: int, samplers, weights,
                 seed0: int) -> list[dict]:
     rows = []
-    for r in conditional_rows(plan, oracle, n, steps, samplers, weights, seed0):
+    settings = [SamplingSettings(sampler=name, steps=steps) for name in samplers]
+    for r in conditional_rows(plan, oracle, n, settings, weights, seed0):
         errors = {k: v for k, v in r.items() if k in FIELDS[7:14]}
         rows.append(_row(plan, r["sampler"], r["steps"], r["method"],
                          "" if r["w_r"] is None else r["w_r"], n, errors,
@@ -90,8 +93,8 @@ def super_resolution(oracle, n: int, steps: int, weights, seed0: int) -> list[di
         denoiser, _ = condition(oracle, method="none", x_a=x_low, frames=[], w_r=w_r,
                                 lowres=LowResObservation(x_low))
         noise = PerSampleNoise(range(seed0, seed0 + n), oracle.shape)
-        x = SAMPLERS["ancestral"](denoiser, noise=noise, steps=steps) if w_r > 0 else \
-            SAMPLERS["ancestral"](oracle, noise=noise, steps=steps)
+        x = sampler_function("ancestral")(denoiser, noise=noise, steps=steps) if w_r > 0 else \
+            sampler_function("ancestral")(oracle, noise=noise, steps=steps)
         errors = {
             "mean_rel": float((x.mean(0) - mean).norm() / mean.norm()),
             "lowres_rel": float((downsample(x, (4, 4)) - x_low).norm()

@@ -8,7 +8,8 @@ from vdbench.model.checkpoint import save_checkpoint
 from vdbench.model.errors import SamplerInputError
 from vdbench.model.unet3d import UNet3D
 from tests.helpers_model import micro_config, randomize
-from vdbench.engine.included_model import DiffusionGenerator, SamplerSettings
+from vdbench.engine.included_model import DiffusionGenerator
+from vdbench.model.settings import SamplingSettings
 from vdbench.engine.generator import GenerationRequest
 from vdbench.model.generate import load_model
 
@@ -29,7 +30,7 @@ def checkpoint(tmp_path_factory):
 
 
 def _generate(checkpoint, text, batch_size=2, cfg_weight=0.0, seeds=(5, 6)):
-    settings = SamplerSettings(steps=3, conditioning="none", cfg_weight=cfg_weight)
+    settings = SamplingSettings(steps=3, conditioning="none", cfg_weight=cfg_weight)
     generator = DiffusionGenerator(settings, checkpoint, batch_size=batch_size)
     return generator.generate(GenerationRequest(seeds, 4, 16, text=text))
 

@@ -10,7 +10,8 @@ def test_bair_section_4_2():
     p = get_protocol("bair")
     assert (p.resolution, p.frames, p.context_frames, p.generated_frames) == (64, 16, 1, 15)
     assert (p.num_clips, p.samples_per_clip, p.num_samples) == (256, 100, 25600)  # 100 × 256
-    assert (p.sampler, p.steps, p.corrector_steps, p.guidance_weight) == ("langevin", 256, 1, 50)
+    assert p.sampling == {"sampler": "langevin", "corrector_steps": 1, "delta": 0.1, "steps": 256,
+                          "gamma": 0.0, "conditioning": "reconstruction", "w_r": 50.0}
     assert p.metrics == ("fvd",) and p.split == "test"
 
 
@@ -18,7 +19,8 @@ def test_kinetics_section_4_2():
     p = get_protocol("kinetics600")
     assert (p.resolution, p.context_frames, p.generated_frames) == (64, 5, 11)
     assert (p.num_clips, p.samples_per_clip) == (50000, 1) and not p.with_replacement
-    assert (p.steps, p.corrector_steps, p.guidance_weight) == (128, 1, 9)
+    assert p.sampling == {"sampler": "langevin", "corrector_steps": 1, "delta": 0.1, "steps": 128,
+                          "gamma": 0.0, "conditioning": "reconstruction", "w_r": 9.0}
     assert set(p.metrics) == {"fvd", "is_i3d"}
 
 
@@ -34,7 +36,8 @@ def test_ucf_text_and_extension():
 
 def test_presets_and_custom_counts():
     q = get_protocol("bair", "quick")
-    assert q.preset == "quick" and (q.num_clips, q.samples_per_clip, q.steps) == (16, 4, 32)
+    assert q.preset == "quick" and (q.num_clips, q.samples_per_clip) == (16, 4)
+    assert q.sampling["steps"] == 32 and q.sampling["corrector_steps"] == 1
     c = get_protocol("bair").with_counts(3, None)
     assert c.preset == "custom" and c.num_clips == 3 and c.samples_per_clip == 100
     assert get_protocol("bair").with_counts(None, None).preset == "paper"

@@ -99,16 +99,36 @@ def test_corrupted_chunks_are_detected_and_regenerated(tmp_path, reference):
     assert not list(altered.parent.glob("*.tmp"))
 
 
-def test_a_changed_setting_invalidates_the_cache_with_a_message(tmp_path, reference):
+def test_other_code_invalidates_the_cache_with_a_message(tmp_path, reference):
+    """Chunks computed by another version of the code are never reused (the manifest key holds
+    the code digest); the message names what changed."""
+    import json
+
     out = tmp_path / "run"
     assert run_vdbench(*ARGS, "--out", out).returncode == 0
-    res = run_vdbench(*ARGS, "--out", out, "--resume", "--gamma", "0.3")
+    generated = [m for m in (out / "cache").glob("*/manifest.json") if "-real-" not in str(m)]
+    (manifest,) = generated
+    data = json.loads(manifest.read_text())
+    data["key"]["code"], data["hash"] = "0" * 64, "stale"
+    manifest.write_text(json.dumps(data))
+    res = run_vdbench(*ARGS, "--out", out, "--resume")
     assert res.returncode == 0, res.stderr[-2000:]
     assert "invalidated" in res.stdout + res.stderr
-    assert "sampler.gamma: 0.1 → 0.3" in res.stdout + res.stderr
-    (changed,) = [r for r in records(out) if r["sampler"]["gamma"] == 0.3]
-    assert changed["timing"]["chunks_cached"] == 0
-    assert changed["timing"]["real_chunks_cached"] == 4  # the real clips did not change
+    assert "code: " + "0" * 64 in res.stdout + res.stderr
+    resumed = json.loads(max(out.glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
+    assert resumed["cache"]["chunks_cached"] == 0
+    assert resumed["cache"]["real_chunks_cached"] == 4  # the real clips' cache was untouched
+    assert resumed["metrics"] == reference["metrics"]
+
+
+def test_changed_settings_never_share_a_cache(tmp_path, reference):
+    out = tmp_path / "run"
+    assert run_vdbench(*ARGS, "--out", out).returncode == 0
+    res = run_vdbench(*ARGS, "--out", out, "--resume", "--frameskip", "2")
+    assert res.returncode == 0, res.stderr[-2000:]
+    folders = {p.name for p in (out / "cache").iterdir()}
+    assert len([f for f in folders if "-real-" not in f]) == 2  # both kept
+    assert len(list(out.glob("*.json"))) == 2
 
 
 def test_sigterm_stops_after_a_chunk_and_resume_completes(tmp_path, reference):

@@ -11,8 +11,8 @@ from vdbench.protocols.datasets.shapes import ShapesDataset
 from tests.helpers_run import tiny_checkpoint
 from vdbench.cli import main
 
-SMALL = ["--preset", "quick", "--clips", "3", "--samples-per-clip", "2", "--steps", "2",
-         "--batch-size", "3"]
+COUNTS = ["--preset", "quick", "--clips", "3", "--samples-per-clip", "2", "--batch-size", "3"]
+SMALL = COUNTS + ["--steps", "2"]
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +42,13 @@ def test_run_writes_a_complete_record(checkpoint, tmp_path, i3d_weights):
 
 
 def test_generation_does_not_depend_on_batch_size(checkpoint):
-    from vdbench.engine.included_model import DiffusionGenerator, SamplerSettings
+    from vdbench.engine.included_model import DiffusionGenerator
+    from vdbench.model.settings import SamplingSettings
     from vdbench.engine.generator import GenerationRequest
 
     context = np.stack([ShapesDataset("test", 3).video(i)[:1] for i in range(3)])
     request = GenerationRequest((11, 22, 33), 16, 32, context)
-    settings = SamplerSettings("langevin", 2, conditioning="reconstruction")
+    settings = SamplingSettings(sampler="langevin", steps=2, conditioning="reconstruction")
     a = DiffusionGenerator(settings, checkpoint, batch_size=1).generate(request)
     b = DiffusionGenerator(settings, checkpoint, batch_size=3).generate(request)
     assert np.array_equal(a, b)
@@ -69,10 +70,12 @@ def test_compare_uses_the_same_clips_and_seeds(checkpoint, tmp_path, i3d_weights
 
 def test_user_model_factory(tmp_path, i3d_weights):
     res = CliRunner().invoke(main, ["run", "shapes", "--model", "tests.test_generator:make",
-                                    "--out", str(tmp_path), *SMALL])
+                                    "--out", str(tmp_path), *COUNTS])
     assert res.exit_code == 0, res.output
     (rec,) = _records(tmp_path)
     assert rec["model"]["factory"] == "tests.test_generator:make"
+    # the record states what the generator reports, not our sampler's defaults
+    assert rec["sampler"] == {"reported_by": "generator"}
 
 
 @pytest.mark.parametrize("args,fragment", [
@@ -81,6 +84,10 @@ def test_user_model_factory(tmp_path, i3d_weights):
     (["run", "bair", "--model", "tests.test_generator:make"], "needs --data-dir"),
     (["compare", "shapes", "--model", "tests.test_generator:make", "--conditioning", "magic"],
      "unknown conditioning"),
+    (["run", "shapes", "--model", "tests.test_generator:make", "--steps", "4"],
+     "--steps: does not apply to --model"),
+    (["run", "shapes", "--model", "tests.test_generator:make", "--gamma", "0.3"],
+     "--gamma: does not apply to --model"),
 ])
 def test_bad_input(args, fragment, tmp_path):
     res = CliRunner().invoke(main, args + ["--out", str(tmp_path)])

@@ -45,7 +45,7 @@ def test_context_extension_and_video_files(tmp_path):
 
 
 @pytest.mark.parametrize("args, match", [
-    (["--steps", "0"], "steps must be"),
+    (["--steps", "0"], "--steps: must be an integer >= 1"),
     (["--gamma", "1.5"], "gamma"),
     (["--frames", "12"], "need --conditioning"),
     (["--frames", "12", "--conditioning", "replacement", "--context-frames", "8"], "context of 8"),

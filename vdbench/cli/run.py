@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import click
 
 from vdbench.cli.common import one_line_errors, set_threads
-
-CONDITIONINGS = ("none", "replacement", "replacement-posterior", "reconstruction")
+from vdbench.cli.sampling_options import sampling_options, split_list, take
 
 
 def run_options(fn):
@@ -16,14 +16,6 @@ def run_options(fn):
         click.option("--checkpoint", default=None, help="Model checkpoint file or run dir."),
         click.option("--model", "model_spec", default=None,
                      help="Your own generator: pkg.module:factory (see README)."),
-        click.option("--steps", type=click.IntRange(min=1), default=None,
-                     help="Sampling steps [default: the protocol preset's]."),
-        click.option("--gamma", type=click.FloatRange(0, 1), default=0.1,
-                     help="Log-variance interpolation γ of eq. 4."),
-        click.option("--guidance-weight", type=click.FloatRange(min=0), default=None,
-                     help="Reconstruction guidance w_r (eq. 7) [default: the protocol's]."),
-        click.option("--cfg-weight", type=click.FloatRange(min=0), default=0.0,
-                     help="Classifier-free guidance weight w (eq. 6)."),
         click.option("--preset", type=click.Choice(["paper", "quick"]), default="paper"),
         click.option("--clips", type=click.IntRange(min=1), default=None,
                      help="Override the number of clips (result labelled preset 'custom')."),
@@ -62,39 +54,34 @@ def run_options(fn):
     return fn
 
 
-def _settings(protocol, sampler, conditioning, steps, gamma, w_r, cfg):
-    from vdbench.engine.included_model import SamplerSettings
-
-    return SamplerSettings(sampler or protocol.sampler, steps or protocol.steps, gamma,
-                           conditioning or protocol.conditioning,
-                           protocol.guidance_weight if w_r is None else w_r, cfg)
-
-
 def _report(protocol, records) -> None:
     from tabulate import tabulate
 
     if not records:  # a rank other than 0 of a distributed run
         return
-
     keys = sorted({k for r in records for k in r["metrics"]})
-    rows = [[r["sampler"].get("name", ""), r["sampler"].get("conditioning", ""),
-             r["sampler"].get("steps", "")] + [r["metrics"].get(k) for k in keys]
+    shown = ("sampler", "conditioning", "steps", "gamma", "w_r", "cfg_weight")
+    rows = [[r["sampler"].get(k, "") for k in shown] + [r["metrics"].get(k) for k in keys]
             for r in records]
     click.echo(f"\n{protocol.name} ({protocol.preset} preset): {protocol.num_clips} clips × "
                f"{protocol.samples_per_clip} samples\n")
-    click.echo(tabulate(rows, headers=["sampler", "conditioning", "steps"] + keys,
-                        floatfmt=".4g"))
+    click.echo(tabulate(rows, headers=["sampler", "conditioning", "steps", "γ", "w_r", "w"]
+                        + keys, floatfmt=".4g"))
     for r in records:
+        cache = r.get("cache", {})
+        if cache.get("chunks_cached"):
+            click.echo(f"{cache['chunks_cached']} of {cache['chunks']} generated chunks came "
+                       f"from the cache {cache['folder']}")
         click.echo(f"wrote {r['_path']}")
 
 
 def _prepare(protocol_name: str, kw: dict):
-    """(protocol, run options, settings factory) from the shared options."""
+    """(protocol, run options) from the shared options."""
     import dataclasses
 
+    from vdbench.engine.runner import RunOptions
     from vdbench.metrics.errors import InputError
     from vdbench.protocols.registry import get_protocol
-    from vdbench.engine.runner import RunOptions
 
     set_threads(kw["threads"])
     protocol = get_protocol(protocol_name, kw["preset"]).with_counts(kw["clips"],
@@ -115,55 +102,55 @@ def _prepare(protocol_name: str, kw: dict):
     opts = RunOptions(kw["checkpoint"], kw["model_spec"], kw["data_dir"], kw["out"],
                       kw["device"], kw["batch_size"], kw["resume"], kw["cache_dir"],
                       kw["c3d_weights"], kw["inception_weights"])
-
-    def settings(sampler, conditioning):
-        return _settings(protocol, sampler, conditioning, kw["steps"], kw["gamma"],
-                         kw["guidance_weight"], kw["cfg_weight"])
-
-    return protocol, opts, settings
+    return protocol, opts
 
 
 @click.command()
 @click.argument("protocol_name", metavar="PROTOCOL")
-@click.option("--sampler", type=click.Choice(["ancestral", "langevin"]), default=None)
-@click.option("--conditioning", type=click.Choice(CONDITIONINGS), default=None)
+@sampling_options()
 @run_options
 @one_line_errors
-def run(protocol_name, sampler, conditioning, **kw):
-    """Evaluate a model on PROTOCOL (see `vdbench protocols`) and write a result record."""
+def run(protocol_name, **kw):
+    """Evaluate a model on PROTOCOL (see `vdbench protocols`) and write a result record.
+
+    Sampling settings come from the protocol (the paper's values, Appendix A), then the
+    checkpoint's sampling config where the protocol leaves one open, then these options; an
+    option that cannot apply to the protocol or model is refused.
+    """
     from vdbench.engine.runner import run_variants
 
-    protocol, opts, settings = _prepare(protocol_name, kw)
+    options = take(kw)
+    protocol, opts = _prepare(protocol_name, kw)
     if protocol.dataset == "gaussian-oracle":
-        return _distributed(kw, lambda dist: _run_oracle(protocol, [sampler or protocol.sampler],
-                                                         kw, dist))
-    _distributed(kw, lambda dist: _report(protocol, run_variants(
-        protocol, [settings(sampler, conditioning)], opts, dist)))
+        return _distributed(kw, lambda dist: _run_oracle(protocol, [options], kw, dist))
+    _distributed(kw, lambda dist: _report(protocol, run_variants(protocol, [options], opts,
+                                                                 dist)))
 
 
 @click.command()
 @click.argument("protocol_name", metavar="PROTOCOL")
-@click.option("--sampler", "samplers", default=None,
-              help="Comma-separated samplers, e.g. ancestral,langevin.")
-@click.option("--conditioning", "conditionings", default="replacement,reconstruction",
-              help="Comma-separated conditioning methods.")
+@sampling_options(lists=("sampler", "conditioning"))
 @run_options
 @one_line_errors
-def compare(protocol_name, samplers, conditionings, **kw):
-    """Several sampler/conditioning variants on the same clips and seeds, in one table."""
-    from vdbench.metrics.errors import InputError
+def compare(protocol_name, **kw):
+    """Several sampler/conditioning variants on the same clips and seeds, in one table.
+
+    --sampler and --conditioning take comma-separated lists (every combination runs);
+    --conditioning defaults to replacement,reconstruction for protocols that condition on
+    observed frames.
+    """
     from vdbench.engine.runner import run_variants
 
-    protocol, opts, settings = _prepare(protocol_name, kw)
+    options = take(kw)
+    protocol, opts = _prepare(protocol_name, kw)
+    samplers = split_list("sampler", options.pop("sampler"))
+    conditionings = split_list("conditioning", options.pop("conditioning"))
+    if conditionings == [None] and protocol.conditional:
+        conditionings = ["replacement", "reconstruction"]
+    variants = [{**options, "sampler": s, "conditioning": c}
+                for s, c in itertools.product(samplers, conditionings)]
     if protocol.dataset == "gaussian-oracle":
-        return _distributed(kw, lambda dist: _run_oracle(
-            protocol, (samplers or protocol.sampler).split(","), kw, dist))
-    cond_list = conditionings.split(",")
-    for c in cond_list:
-        if c not in CONDITIONINGS:
-            raise InputError(f"unknown conditioning {c!r}; expected one of {CONDITIONINGS}")
-    variants = [settings(s, c) for s, c in
-                itertools.product((samplers or protocol.sampler).split(","), cond_list)]
+        return _distributed(kw, lambda dist: _run_oracle(protocol, variants, kw, dist))
     _distributed(kw, lambda dist: _report(protocol, run_variants(protocol, variants, opts,
                                                                  dist)))
 
@@ -193,21 +180,50 @@ def _distributed(kw, work) -> None:
         dist.close()
 
 
-def _run_oracle(protocol, samplers, kw, dist) -> None:
+# Sampling options the oracle protocol cannot take: it runs every conditioning method itself,
+# has no class or text condition, no extension, and computes in float64.
+ORACLE_FIXED = ("conditioning", "cfg_weight", "cfg_null", "context_frames", "precision")
+
+
+def oracle_settings(protocol, variants: list[dict[str, Any]]):
+    """One SamplingSettings per variant: the oracle's defaults, the protocol's, the options."""
+    from vdbench.metrics.errors import InputError
+    from vdbench.model.generate import ORACLE_DEFAULTS
+    from vdbench.model.settings import option, resolve
+
+    out = []
+    for variant in variants:
+        for name in ORACLE_FIXED:
+            if variant.get(name) is not None:
+                raise InputError(f"{option(name)}: does not apply to the oracle protocol (it "
+                                 "evaluates every conditioning method on the unconditional "
+                                 "Gaussian oracle in float64)")
+        given = {k: v for k, v in variant.items() if k != "w_r"}
+        settings, _ = resolve(("oracle", ORACLE_DEFAULTS), ("protocol", protocol.sampling),
+                              ("option", given))
+        out.append(settings)
+    return out
+
+
+def _run_oracle(protocol, variants, kw, dist) -> None:
     """`run oracle` / `compare oracle`: every conditioning method against the exact truth."""
     from tabulate import tabulate
 
     from vdbench.engine.oracle_protocol import run_oracle
 
-    weights = sorted({1.0, 2.0, 5.0} | ({kw["guidance_weight"]} if kw["guidance_weight"]
-                                        else set()))
+    samplers = oracle_settings(protocol, variants)
+    w_r = variants[0].get("w_r")
+    weights = sorted({1.0, 2.0, 5.0} | ({w_r} if w_r else set()))
     record, rows = run_oracle(protocol, samplers, weights, kw["out"], dist)
     if record is None:  # a rank other than 0
         return
-    table = [[r["plan"], r["sampler"], r["method"], "" if r["w_r"] is None else r["w_r"]]
-             + [r.get(k) for k in protocol.metrics] for r in rows]
-    click.echo(f"\noracle ({protocol.preset} preset): {protocol.samples_per_clip} samples, "
-               f"{protocol.steps} steps; errors of x^b against the exact p(x^b | x^a)\n")
-    click.echo(tabulate(table, headers=["plan", "sampler", "method", "w_r",
+    table = [[r["plan"], r["sampler"], r["steps"], r["method"],
+              "" if r["w_r"] is None else r["w_r"]] + [r.get(k) for k in protocol.metrics]
+             for r in rows]
+    click.echo(f"\noracle ({protocol.preset} preset): {protocol.samples_per_clip} samples; "
+               f"errors of x^b against the exact p(x^b | x^a); "
+               + "; ".join(f"{s.sampler}: {s.steps} steps, γ = {s.gamma:g}" for s in samplers)
+               + "\n")
+    click.echo(tabulate(table, headers=["plan", "sampler", "steps", "method", "w_r",
                                         *protocol.metrics], floatfmt=".3f"))
     click.echo(f"wrote {record['_path']}")

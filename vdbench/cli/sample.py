@@ -10,9 +10,9 @@ import click
 import numpy as np
 
 from vdbench.cli.common import one_line_errors
+from vdbench.cli.sampling_options import sampling_options, take
+from vdbench.model.generate import SampleRequest, count_steps, generate, load_model, to_uint8
 from vdbench.reporting.grid import write_video
-from vdbench.model.generate import (SampleRequest, count_steps, generate, load_model,  # noqa: F401
-                              to_uint8)
 
 log = logging.getLogger(__name__)
 
@@ -62,32 +62,15 @@ def save(samples: np.ndarray, out: Path, video_format: str | None) -> list[Path]
 
 @click.command("sample")
 @click.option("--oracle", is_flag=True, help="Sample the analytic Gaussian video oracle "
-              "(3×8×8×8, exact denoiser; model/oracle.py).")
+              "(3×8×8×8, exact denoiser; vdbench/model/oracle.py).")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
-              help="Model checkpoint (loaded with model.diffusion.load_denoiser).")
-@click.option("--sampler", type=click.Choice(["ancestral", "langevin"]), default=None,
-              help="Ancestral (eq. 4) or predictor-corrector with Langevin (eq. 5) "
-                   "[default: the checkpoint's sampling config; ancestral for --oracle].")
-@click.option("--steps", type=int, default=None,
-              help="Sampling steps, uniform in t from 1 to 0 [default: checkpoint's; 256].")
-@click.option("--gamma", type=float, default=None,
-              help="Log-variance interpolation γ of eq. 4 (0: σ̃²_{s|t}, 1: σ²_{t|s}) "
-                   "[default: checkpoint's; 0].")
-@click.option("--conditioning", type=click.Choice(["none", "replacement",
-              "replacement-posterior", "reconstruction"]), default="none",
-              help="How to condition on known frames (Section 3.1).")
-@click.option("--guidance-weight", "w_r", type=float, default=None,
-              help="Reconstruction guidance weight w_r (eqs. 7, 8) [default: checkpoint's "
-                   "if set; 1].")
-@click.option("--cfg-weight", type=float, default=0.0,
-              help="Classifier-free guidance weight w (eq. 6); needs --label.")
+              help="Model checkpoint (loaded with vdbench.model.diffusion.load_denoiser).")
+@sampling_options()
 @click.option("--label", type=int, default=None, help="Class label for conditional models.")
 @click.option("--frames", type=int, default=None,
               help="Output frames; more than the model window extends autoregressively.")
 @click.option("--context", "context_path", type=click.Path(path_type=Path), default=None,
               help=".npy uint8 [T,H,W,3] or [B,T,H,W,3]: known first frames (or keyframes).")
-@click.option("--context-frames", type=int, default=None,
-              help="Frames of context per extension block [default: window // 2].")
 @click.option("--interpolate-stride", type=int, default=None,
               help="Treat --context as keyframes every M frames and fill the rest.")
 @click.option("--lowres", "lowres_path", type=click.Path(path_type=Path), default=None,
@@ -101,50 +84,46 @@ def save(samples: np.ndarray, out: Path, video_format: str | None) -> list[Path]
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="samples.npy, or a directory to hold samples.npy (+ videos).")
 @one_line_errors
-def sample(oracle, checkpoint, sampler, steps, gamma, conditioning, w_r, cfg_weight, label,
-           frames, context_path, context_frames, interpolate_stride, lowres_path, num_samples,
-           batch_size, seed, device, video_format, out):
-    """Draw videos with a sampler and conditioning method; save them as uint8 arrays."""
-    import torch
+def sample(oracle, checkpoint, label, frames, context_path, interpolate_stride, lowres_path,
+           num_samples, batch_size, seed, device, video_format, out, **kw):
+    """Draw videos with a sampler and conditioning method; save them as uint8 arrays.
+
+    Unset sampling options take the checkpoint's sampling config (the oracle's defaults for
+    --oracle); an option that cannot apply (e.g. --delta with the ancestral sampler) is refused.
+    """
     from tqdm import tqdm
 
-    denoiser, shape, null_label, defaults = load_model(oracle, checkpoint, device)
-    sampler, steps, gamma, w_r = (defaults[k] if v is None else v for k, v in zip(
-        ("sampler", "steps", "gamma", "w_r"), (sampler, steps, gamma, w_r)))
-    cond = _class_condition(denoiser, null_label, cfg_weight, label, num_samples, device)
-    if isinstance(cond, tuple):
-        denoiser, cond = cond
-    req = SampleRequest(sampler, steps, gamma, conditioning, w_r, cfg_weight,
-                        frames or shape[1], context_frames, interpolate_stride, num_samples,
-                        seed, batch_size)
+    from vdbench.model.settings import resolve
+
+    model = load_model(oracle, checkpoint, device)
+    settings, sources = resolve(("oracle" if oracle else "checkpoint", model.defaults),
+                                ("option", take(kw)), super_resolution=lowres_path is not None)
+    log.info("sampling settings: %s", ", ".join(f"{k}={getattr(settings, k)} ({source})"
+                                                for k, source in sources.items()))
+    cond = _class_condition(model, settings.cfg_weight, label, num_samples, device)
+    req = SampleRequest(settings, frames or model.shape[1], num_samples, seed, batch_size,
+                        interpolate_stride)
     context = None if context_path is None else load_video(context_path, what="context video")
     lowres = None if lowres_path is None else load_video(lowres_path, what="low-res video")
-    dtype = torch.float64 if oracle else torch.float32
-    total = count_steps(req, shape[1], 0 if context is None else context.shape[2])
+    total = count_steps(req, model.shape[1], 0 if context is None else context.shape[2])
     with tqdm(total=total, desc="sampling", unit="step", disable=None) as bar:
-        x = generate(denoiser, shape, req, context=context, lowres=lowres, cond=cond,
-                     dtype=dtype, device=device, tick=lambda: bar.update(1))
+        x = generate(model.denoiser, model.shape, req, context=context, lowres=lowres,
+                     cond=cond, device=device, tick=lambda: bar.update(1))
     for path in save(to_uint8(x), out, video_format):
         log.info("wrote %s", path)
 
 
-def _class_condition(denoiser, null_label, cfg_weight: float, label, n: int, device):
-    """None, or labels [n], or (CFG-wrapped denoiser, labels) when --cfg-weight > 0."""
+def _class_condition(model, cfg_weight: float, label, n: int, device):
+    """None, or the class labels [n] (classifier-free guidance is applied by `generate`)."""
     import torch
 
-    from vdbench.model.conditioning import ClassifierFreeGuidance
     from vdbench.model.errors import SamplerInputError
 
-    if cfg_weight < 0:
-        raise SamplerInputError(f"--cfg-weight must be >= 0, got {cfg_weight}")
     if label is None and cfg_weight == 0:
         return None
-    if null_label is None:
+    if model.cond != "class":
         raise SamplerInputError(
             "--label/--cfg-weight need a class-conditional checkpoint; this model is unconditional")
     if label is None:
         raise SamplerInputError("--cfg-weight needs --label (the class to guide towards)")
-    labels = torch.full((n,), label, dtype=torch.long, device=device)
-    if cfg_weight == 0:
-        return labels
-    return ClassifierFreeGuidance(denoiser, cfg_weight, null_label), labels
+    return torch.full((n,), label, dtype=torch.long, device=device)

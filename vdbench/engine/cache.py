@@ -1,8 +1,11 @@
 """The resumable chunk cache of a run: finished chunks on disk, verified before reuse.
 
 Layout: ``CACHE/<run name>/manifest.json`` (the key: protocol, preset, model identity, sampler
-settings, seeds, chunk size, data) and, per finished chunk, ``<chunk>.npz`` (uint8 samples and
-features) and ``<chunk>.json`` (the key's hash, the npz's sha256, timings). Both are written
+settings, seeds, chunk size, data description, feature networks and their weights, the code
+digest) and, per finished chunk, ``<chunk>.npz`` (uint8 samples and features) and
+``<chunk>.json`` (the key's hash, the npz's sha256, the fingerprint of the data files the chunk
+read, timings). A chunk whose data files changed since (size or modification time) is
+regenerated. Both are written
 atomically, the npz first: a chunk counts as finished only when its JSON exists, names this key
 and its npz has the recorded checksum. A truncated or altered npz is reported and regenerated,
 never used; a chunk of other settings is never mixed in.
@@ -15,7 +18,7 @@ import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -45,9 +48,11 @@ def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
 class ChunkCache:
     """Finished chunks of one run (see the module docstring)."""
 
-    def __init__(self, folder: str | Path, key: dict, resume: bool):
+    def __init__(self, folder: str | Path, key: dict, resume: bool,
+                 data: Optional[Callable[[Chunk], str]] = None):
         self.folder, self.key, self.resume = Path(folder), key, resume
         self.hash = key_hash(key)
+        self.data = data or (lambda chunk: "")  # chunk → fingerprint of the files it reads
 
     def prepare(self) -> Optional[str]:
         """Rank 0, before any work: validate or (re)start the cache. Returns a message for the
@@ -86,6 +91,10 @@ class ChunkCache:
             return None
         if meta.get("key") != self.hash:
             return None
+        if meta.get("data", "") != self.data(chunk):
+            log.warning("%s: the data files this chunk read changed since it was cached; "
+                        "regenerating the chunk", meta_path)
+            return None
         if not data_path.exists() or file_sha256(data_path) != meta.get("sha256"):
             log.warning("%s: truncated or corrupted (checksum mismatch); regenerating the chunk",
                         data_path)
@@ -100,4 +109,5 @@ class ChunkCache:
         atomic_write_json(self.folder / f"{chunk.name}.json",
                           {"key": self.hash, "sha256": file_sha256(data_path),
                            "chunk": [chunk.index, chunk.sample, chunk.start, chunk.stop],
+                          "data": self.data(chunk),
                            "seconds": seconds})

@@ -2,53 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
-from vdbench.metrics.errors import InputError
 from vdbench.engine.generator import GenerationRequest
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    """How samples are drawn (recorded in every result)."""
-
-    name: str = "ancestral"  # ancestral (eq. 4) | langevin (eq. 4 + eq. 5 corrector)
-    steps: int = 256
-    gamma: float = 0.1
-    conditioning: str = "reconstruction"  # none | replacement | replacement-posterior | ...
-    guidance_weight: float = 1.0  # w_r (eq. 7)
-    cfg_weight: float = 0.0  # w (eq. 6)
-    context_frames: Optional[int] = None  # frames reused per extension block (default: T/2)
-
-    def __post_init__(self) -> None:
-        if self.name not in ("ancestral", "langevin"):
-            raise InputError(f"unknown sampler {self.name!r}; expected ancestral or langevin")
-        if self.steps < 1:
-            raise InputError(f"steps must be >= 1, got {self.steps}")
-        if self.guidance_weight < 0 or self.cfg_weight < 0:
-            raise InputError("guidance weights must be >= 0")
-
-    def record(self) -> dict:
-        out = asdict(self)
-        out["corrector_steps"] = 1 if self.name == "langevin" else 0
-        return out
+from vdbench.metrics.errors import InputError
+from vdbench.model.settings import SamplingSettings
 
 
 class DiffusionGenerator:
-    """Draws videos with `vdbench.model.generate.generate`; the real context frames are kept."""
+    """Draws videos with `vdbench.model.generate.generate`; the real context frames are kept.
 
-    def __init__(self, settings: SamplerSettings, checkpoint: Optional[Path] = None,
-                 oracle: bool = False, device: str = "cpu", batch_size: int = 8):
+    Every field of ``settings`` reaches the sampler; ``sources`` says where each came from
+    (protocol, checkpoint, option), for the record. ``model``: an already opened LoadedModel
+    (several variants of one run share it)."""
+
+    def __init__(self, settings: SamplingSettings, checkpoint: Optional[Path] = None,
+                 oracle: bool = False, device: str = "cpu", batch_size: int = 8,
+                 model: Any = None, sources: Optional[dict[str, str]] = None):
         from vdbench.model.generate import open_model
 
         self.settings, self.device, self.batch_size = settings, device, batch_size
-        self.model = open_model(oracle, checkpoint, device)
+        self.sources = sources or {}
+        self.model = model if model is not None else open_model(oracle, checkpoint, device)
         self.denoiser, self.shape = self.model.denoiser, self.model.shape
-        self.name = "gaussian-oracle" if oracle else Path(checkpoint).name
+        self.name = ("gaussian-oracle" if oracle else
+                     Path(checkpoint).name if checkpoint is not None else "model")
         self.identity = {"name": self.name, "kind": "oracle" if oracle else "checkpoint",
                          "window": list(self.shape)}
         if checkpoint is not None:
@@ -70,12 +51,9 @@ class DiffusionGenerator:
 
         from vdbench.model.generate import SampleRequest, generate, to_uint8
 
-        s = self.settings
         given = 0 if request.context is None else request.context.shape[1]
-        req = SampleRequest(s.name, s.steps, s.gamma, s.conditioning if given or
-                            request.frames > self.shape[1] else "none", s.guidance_weight,
-                            s.cfg_weight, request.frames, s.context_frames, None,
-                            len(request.seeds), 0, self.batch_size)
+        req = SampleRequest(self.settings, request.frames, len(request.seeds),
+                            batch_size=self.batch_size)
         context = None
         if given:
             context = torch.from_numpy(request.context).float().div(127.5).sub(1.0)
@@ -83,16 +61,21 @@ class DiffusionGenerator:
         denoiser, cond = self._text_condition(request)
         with torch.inference_mode(False):
             x = generate(denoiser, self.shape, req, context=context, cond=cond,
-                         dtype=torch.float32, device=self.device, seeds=request.seeds)
+                         device=self.device, seeds=request.seeds)
         videos = to_uint8(x)
         if given:  # the observed frames are the data's own, on both sides of the FVD
             videos[:, :given] = request.context
         return videos
 
+    def record(self) -> dict[str, Any]:
+        """The applied sampling settings and where each came from."""
+        return {**self.settings.record(), "sources": dict(self.sources)}
+
     def _text_condition(self, request: GenerationRequest):
         """(denoiser, cond): for a text-conditional model, the request's caption embeddings as
-        [B, L, D] (a pooled [B, D] is one token), with classifier-free guidance (eq. 6, null
-        embedding 0) when ``cfg_weight`` > 0; otherwise (denoiser, None)."""
+        [B, L, D] (a pooled [B, D] is one token); otherwise (denoiser, None). Classifier-free
+        guidance (eq. 6) with the settings' weight and null condition is applied by
+        `generate`."""
         import torch
 
         if self.model.cond != "text":
@@ -106,8 +89,4 @@ class DiffusionGenerator:
             raise InputError(f"model {self.name!r} takes caption embeddings of width "
                              f"{self.model.text_dim}, the request's are {text.shape[-1]} wide")
         cond = torch.from_numpy(np.ascontiguousarray(text, dtype=np.float32)).to(self.device)
-        if self.settings.cfg_weight > 0:
-            from vdbench.model.conditioning import ClassifierFreeGuidance
-
-            return ClassifierFreeGuidance(self.denoiser, self.settings.cfg_weight, 0.0), cond
         return self.denoiser, cond

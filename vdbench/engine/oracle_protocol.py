@@ -8,14 +8,15 @@ the truth (Section 3.1's claim: replacement is incoherent, reconstruction guidan
 from __future__ import annotations
 
 import time
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
 
 from vdbench.model.conditioning import condition
 from vdbench.model.oracle import GaussianVideoOracle, moment_errors
-from vdbench.model.samplers import SAMPLERS, PerSampleNoise
+from vdbench.model.samplers import PerSampleNoise
+from vdbench.model.settings import SamplingSettings
 from vdbench.engine import chunks as chunking
 from vdbench.engine.distributed import Dist
 
@@ -48,10 +49,12 @@ def sharded(n: int, dist: Dist, sample: Callable[[int, int], torch.Tensor]
     return torch.from_numpy(np.concatenate(parts)) if dist.is_main else None
 
 
-def conditional_rows(plan: str, oracle: GaussianVideoOracle, n: int, steps: int,
-                     samplers=("ancestral",), weights=(1.0, 2.0, 5.0), seed0: int = 0,
-                     floors: bool = True, dist: Optional[Dist] = None):
-    """Yield one dict per (sampler, method, w_r): moment errors of x^b against the truth.
+def conditional_rows(plan: str, oracle: GaussianVideoOracle, n: int,
+                     samplers: Sequence[SamplingSettings] = (SamplingSettings(),),
+                     weights=(1.0, 2.0, 5.0), seed0: int = 0, floors: bool = True,
+                     dist: Optional[Dist] = None):
+    """Yield one dict per (sampler settings, method, w_r): moment errors of x^b against the
+    truth. Each settings' sampler, steps, γ and sampler parameters reach the sampler.
 
     Under torchrun every rank must iterate this generator (the samples are sharded); only rank 0
     yields rows.
@@ -68,11 +71,11 @@ def conditional_rows(plan: str, oracle: GaussianVideoOracle, n: int, steps: int,
                **moment_errors(target, draw(oracle, seed0, n)[:, :, frames_b])}
     configs = [("replacement", 0.0), ("replacement-posterior", 0.0)]
     configs += [("reconstruction", w) for w in weights]
-    for name in samplers:
+    for s in samplers:
+        name, steps = s.sampler, s.steps
         if floors:  # the sampler on the exact conditional oracle: its discretisation floor
-            x = sharded(n, dist, lambda a, b: SAMPLERS[name](
-                target, noise=PerSampleNoise(range(seed0 + a, seed0 + b), target.shape),
-                steps=steps))
+            x = sharded(n, dist, lambda a, b: s.draw(
+                target, noise=PerSampleNoise(range(seed0 + a, seed0 + b), target.shape)))
             if x is not None:
                 yield {**base, "sampler": name, "steps": steps, "method": "exact-denoiser",
                        "w_r": None, **moment_errors(target, x)}
@@ -80,9 +83,9 @@ def conditional_rows(plan: str, oracle: GaussianVideoOracle, n: int, steps: int,
             started = time.perf_counter()
             denoiser, replace = condition(oracle, method=method, x_a=x_a, frames=frames_a,
                                           w_r=w_r)
-            x = sharded(n, dist, lambda a, b: SAMPLERS[name](
+            x = sharded(n, dist, lambda a, b: s.draw(
                 denoiser, noise=PerSampleNoise(range(seed0 + a, seed0 + b), oracle.shape),
-                steps=steps, replace=replace))
+                replace=replace))
             if x is None:
                 continue
             yield {**base, "sampler": name, "steps": steps, "method": method, "w_r": w_r,
@@ -90,9 +93,10 @@ def conditional_rows(plan: str, oracle: GaussianVideoOracle, n: int, steps: int,
                    "seconds": round(time.perf_counter() - started, 2)}
 
 
-def run_oracle(protocol, samplers, weights, out_dir: str, dist: Optional[Dist] = None):
-    """Both plans, every method; one result record. Returns (record, rows) on rank 0 and
-    (None, []) on the other ranks of a distributed run."""
+def run_oracle(protocol, samplers: Sequence[SamplingSettings], weights, out_dir: str,
+               dist: Optional[Dist] = None):
+    """Both plans, every method, each sampler settings; one result record. Returns (record,
+    rows) on rank 0 and (None, []) on the other ranks of a distributed run."""
     from vdbench.reporting.records import make_record, write_record
 
     dist = dist or Dist()
@@ -100,8 +104,8 @@ def run_oracle(protocol, samplers, weights, out_dir: str, dist: Optional[Dist] =
     oracle = GaussianVideoOracle.power_law()
     rows = []
     for plan in PLANS:
-        rows.extend(conditional_rows(plan, oracle, protocol.samples_per_clip, protocol.steps,
-                                     samplers, weights, seed0=protocol.seed, dist=dist))
+        rows.extend(conditional_rows(plan, oracle, protocol.samples_per_clip, samplers,
+                                     weights, seed0=protocol.seed, dist=dist))
     if not dist.is_main:
         return None, []
     metrics = {f"{r['plan']}/{r['sampler']}/{r['method']}"
@@ -110,7 +114,7 @@ def run_oracle(protocol, samplers, weights, out_dir: str, dist: Optional[Dist] =
     record = make_record(
         protocol=protocol.summary(), model={"name": "gaussian-oracle", "kind": "oracle",
                                             "shape": list(oracle.shape)},
-        sampler={"names": list(samplers), "steps": protocol.steps, "weights": list(weights)},
+        sampler={"variants": [s.record() for s in samplers], "weights": list(weights)},
         metrics=metrics, counts={"samples": protocol.samples_per_clip},
         timing={"wall_s": round(time.perf_counter() - started, 2), "world_size": dist.world,
                 "chunk_size": CHUNK})

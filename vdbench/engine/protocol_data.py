@@ -79,3 +79,11 @@ def read_block(clips) -> Callable[[chunking.Chunk], dict]:
         return last[1]
 
     return read
+
+
+def data_fingerprint(clips, chunk: chunking.Chunk) -> str:
+    """Fingerprint of the data files a chunk reads (path, size, modification time of each), so
+    that a dataset file replaced in place invalidates exactly the chunks that read it; sources
+    without files (procedural data) are fully described by ``describe()``."""
+    fingerprint = getattr(clips, "fingerprint", None)
+    return "" if fingerprint is None else fingerprint(range(chunk.start, chunk.stop))

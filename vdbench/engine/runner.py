@@ -14,7 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -24,10 +24,11 @@ from vdbench.protocols.base import Protocol
 from vdbench.engine import chunks as chunking
 from vdbench.engine.distributed import Dist
 from vdbench.engine.generator import GenerationRequest, check_output, sample_seed
-from vdbench.engine.cache import ChunkCache
+from vdbench.engine.cache import ChunkCache, key_hash
 from vdbench.engine.accumulate import FRECHET, Accumulator, frechet_metrics, metrics_of
 from vdbench.engine.features import FeatureSet
-from vdbench.engine.protocol_data import open_protocol_data, read_block, reference_data
+from vdbench.engine.protocol_data import (data_fingerprint, open_protocol_data, read_block,
+                                          reference_data)
 from vdbench.engine.stopping import GracefulStop, Interrupted
 
 log = logging.getLogger(__name__)
@@ -145,30 +146,57 @@ def check_compatible(protocol: Protocol, generator) -> None:
                          f"{protocol.resolution}")
 
 
-def make_generator(protocol: Protocol, settings, opts: RunOptions):
-    from vdbench.engine.included_model import DiffusionGenerator
+def make_generators(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOptions
+                    ) -> list:
+    """One generator per variant (a dict of sampling options, None = not given), before any
+    work, so that a bad option or checkpoint fails the run at once."""
     from vdbench.engine.distributed import rank_device
     from vdbench.engine.generator import load_factory
+    from vdbench.engine.included_model import DiffusionGenerator
+    from vdbench.engine.settings import generator_report, refuse_for_user_model, run_settings
 
     if (opts.checkpoint is None) == (opts.model is None):
         raise InputError("give exactly one of --checkpoint PATH or --model pkg.module:factory")
     device = rank_device(opts.device)
     if opts.model is not None:
+        for options in variants:
+            refuse_for_user_model(options, opts.model)
+        if len(variants) > 1:
+            raise InputError(f"--model {opts.model}: variants of our sampler do not apply to a "
+                             "user generator; compare runs it once")
         gen = load_factory(opts.model, resolution=protocol.resolution, frames=protocol.frames,
                            device=device)
         gen.identity = getattr(gen, "identity", {"name": gen.name, "factory": opts.model})
-        return gen
+        gen.record = lambda: generator_report(gen)
+        return [gen]
     path = Path(opts.checkpoint)
     if not path.exists():
         raise InputError(f"{path}: no such checkpoint")
-    gen = DiffusionGenerator(settings, checkpoint=path, device=device,
-                             batch_size=opts.batch_size)
-    check_compatible(protocol, gen)
-    return gen
+    from vdbench.model.generate import open_model
+
+    model = open_model(False, path, device)  # loaded once, shared by the variants
+    generators = []
+    for options in variants:
+        settings, sources = run_settings(protocol, model, options)
+        generators.append(DiffusionGenerator(settings, checkpoint=path, device=device,
+                                             batch_size=opts.batch_size, model=model,
+                                             sources=sources))
+        check_compatible(protocol, generators[-1])
+    tags = [g.settings.tag() for g in generators]
+    if len(set(tags)) < len(tags):
+        raise InputError("two variants resolve to the same sampling settings "
+                         f"({', '.join(tags)}); each variant must differ in a setting that "
+                         "applies")
+    return generators
 
 
-def _cache(opts: RunOptions, dist: Dist, name: str, key: dict) -> ChunkCache:
-    cache = ChunkCache(opts.cache_root / name, key, opts.resume)
+def _cache(opts: RunOptions, dist: Dist, name: str, key: dict, clips) -> ChunkCache:
+    """The run's chunk cache; its manifest also holds the code digest, and each chunk the
+    fingerprint of the data files it read, so stale chunks are never reused."""
+    from vdbench.reporting.provenance import code_digest
+
+    cache = ChunkCache(opts.cache_root / name, {**key, "code": code_digest()}, opts.resume,
+                       data=lambda chunk: data_fingerprint(clips, chunk))
     message = cache.prepare() if dist.is_main else None
     message = dist.broadcast(message)  # also: no rank starts before rank 0 has prepared
     if message and dist.is_main:
@@ -177,14 +205,14 @@ def _cache(opts: RunOptions, dist: Dist, name: str, key: dict) -> ChunkCache:
     return cache
 
 
-def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
+def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOptions,
                  dist: Optional[Dist] = None, extractor=None) -> list[dict]:
-    """Evaluate each sampler-settings variant on the same clips and seeds; one record each
-    (on rank 0; other ranks return an empty list)."""
+    """Evaluate each variant (sampling options; None = the protocol's / checkpoint's value) on
+    the same clips and seeds; one record each (on rank 0; other ranks return an empty list)."""
     from vdbench.reporting.records import make_record, write_record
 
     dist = dist or Dist()
-    generators = [make_generator(protocol, v, opts) for v in variants]  # fail before work
+    generators = make_generators(protocol, variants, opts)  # fail before any work
     clips, truth = open_protocol_data(protocol, opts.data_dir)
     references = {"": truth, **reference_data(protocol, opts.data_dir)}
     from vdbench.engine.distributed import rank_device
@@ -195,28 +223,31 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
     records = []
     with GracefulStop() as stop:
         t0 = time.perf_counter()
-        reals = {}
+        reals, real_chunks = {}, 0
         for split, data in references.items():
             reals[split] = Accumulator(score_arrays=features.score_arrays)
             key = {"kind": "real", "data": data.describe(), "frames": protocol.frames,
                    "context_frames": protocol.context_frames, **chunk_key}
-            name = f"{protocol.name}-{protocol.preset}-real{'-' + split if split else ''}"
-            drive(real_pass(data, features, _cache(opts, dist, name, key), opts.batch_size,
-                            f"real clips{' (' + split + ')' if split else ''}"),
-                  dist, stop, reals[split], [])
+            name = artefact_name(protocol, "real" + ("-" + split if split else ""), key)
+            real_p = real_pass(data, features, _cache(opts, dist, name, key, data),
+                               opts.batch_size, f"real clips{' (' + split + ')' if split else ''}")
+            drive(real_p, dist, stop, reals[split], [])
+            real_chunks += len(real_p.chunks)
         real = reals[""]
         real_seconds = time.perf_counter() - t0
-        for settings, gen in zip(variants, generators):
+        for gen in generators:
             t = time.perf_counter()
-            sampler = settings.record() if hasattr(settings, "record") else {}
+            sampler = gen.record()
             key = {"kind": "generated", "protocol": protocol.summary(), "model": gen.identity,
                    "sampler": sampler, "data": clips.describe(), **chunk_key}
             acc, examples = Accumulator(protocol.samples_per_clip, features.score_arrays), []
-            # named by model too: two checkpoints evaluated into one --out keep their own files
-            run_name = f"{protocol.name}-{protocol.preset}-{gen.name}-{_tag(settings) or 'model'}"
-            cache = _cache(opts, dist, run_name, key)
-            drive(generation_pass(protocol, clips, gen, features, cache, opts.batch_size),
-                  dist, stop, acc, examples)
+            # named by model and every applied setting: two runs that differ in anything keep
+            # their own cache, grid and record
+            label = f"{gen.name}-{gen.settings.tag() if hasattr(gen, 'settings') else 'model'}"
+            run_name = artefact_name(protocol, label, key)
+            cache = _cache(opts, dist, run_name, key, clips)
+            gen_p = generation_pass(protocol, clips, gen, features, cache, opts.batch_size)
+            drive(gen_p, dist, stop, acc, examples)
             if not dist.is_main:
                 continue
             wall = time.perf_counter() - t
@@ -227,18 +258,33 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
                         "samples_per_clip": protocol.samples_per_clip},
                 timing=_timing(acc, real, wall, real_seconds, dist, cache),
                 extra={"data": clips.describe(), "ground_truth": truth.describe(),
-                       **features.record, "cache": str(cache.folder),
-                       "seeds": "sample_seed(protocol.seed, clip, sample) (vdbench.engine.generator)"})
+                       **features.record, "cache": {
+                           "folder": str(cache.folder), "chunks": len(gen_p.chunks),
+                           "chunks_cached": acc.chunks_cached, "real_chunks": real_chunks,
+                           "real_chunks_cached": sum(r.chunks_cached for r in reals.values())},
+                       "seeds": "sample_seed(protocol.seed, clip, sample) "
+                                "(vdbench.engine.generator)"})
             if examples:
                 from vdbench.reporting.grid import save_grid
 
                 files = save_grid(np.concatenate(examples)[:MAX_EXAMPLES],
                                   protocol.context_frames, opts.out, f"samples-{run_name}")
                 record["sample_grid"] = [str(f) for f in files]
-            path = write_record(opts.out, record, tag=_tag(settings))
+            path = write_record(opts.out, record, tag=_record_tag(protocol, run_name))
             record["_path"] = str(path)
             records.append(record)
     return records
+
+
+def artefact_name(protocol: Protocol, label: str, key: dict) -> str:
+    """Cache folder / grid / record name: readable parts plus a hash of the whole key, so that
+    runs differing in any setting (counts, frameskip, sampling, model, chunking, networks)
+    never share or overwrite an artefact."""
+    return f"{protocol.name}-{protocol.preset}-{label}-{key_hash(key)[:8]}"
+
+
+def _record_tag(protocol: Protocol, run_name: str) -> str:
+    return run_name[len(f"{protocol.name}-{protocol.preset}-"):]
 
 
 def _metrics(acc: Accumulator, reals: dict, metrics) -> dict:
@@ -263,7 +309,3 @@ def _timing(acc: Accumulator, real: Accumulator, wall: float, real_seconds: floa
             "real_chunks_cached": real.chunks_cached}
 
 
-def _tag(settings) -> str:
-    if not hasattr(settings, "name"):
-        return ""
-    return f"{settings.name}-{settings.conditioning}-{settings.steps}"

@@ -10,23 +10,19 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from vdbench.model.settings import SamplingSettings
+
 
 @dataclass(frozen=True)
 class SampleRequest:
-    """Everything `vdbench sample` was asked for, validated once."""
+    """What to draw: the sampling settings plus the shape of the job, validated once."""
 
-    sampler: str
-    steps: int
-    gamma: float
-    conditioning: str
-    w_r: float
-    cfg_weight: float
+    settings: SamplingSettings
     frames: int
-    context_frames: int | None
-    interpolate_stride: int | None
     num_samples: int
-    seed: int
-    batch_size: int
+    seed: int = 0
+    batch_size: int = 8
+    interpolate_stride: int | None = None  # keyframes every M frames (interpolation)
 
 
 def to_uint8(x) -> np.ndarray:
@@ -37,7 +33,29 @@ def to_uint8(x) -> np.ndarray:
     return video.permute(0, 2, 3, 4, 1).cpu().numpy()
 
 
-ORACLE_DEFAULTS = {"sampler": "ancestral", "steps": 256, "gamma": 0.0, "w_r": 1.0}
+# The analytic oracle's sampler defaults (it has no checkpoint): exact float64 arithmetic.
+ORACLE_DEFAULTS = {"sampler": "ancestral", "steps": 256, "gamma": 0.0, "w_r": 1.0,
+                   "precision": "fp64"}
+# The null condition of classifier-free guidance, as training drops a condition
+# (model/diffusion.py drop_cond: class labels → −1, caption embeddings → 0).
+CFG_NULL = {"class": -1.0, "text": 0.0}
+
+
+def checkpoint_defaults(sampling, cond: str) -> dict:
+    """SamplingSettings values a checkpoint's ``sampling`` config (Appendix A) provides."""
+    out = {"sampler": "langevin" if sampling.langevin else "ancestral",
+           "steps": sampling.timesteps, "gamma": sampling.gamma}
+    if sampling.recon_guidance_weight:
+        out["w_r"] = sampling.recon_guidance_weight
+    if cond in CFG_NULL:
+        out["cfg_null"] = CFG_NULL[cond]
+    return out
+
+
+def torch_dtype(settings: SamplingSettings):
+    import torch
+
+    return {"fp32": torch.float32, "fp64": torch.float64}[settings.precision]
 
 
 @dataclass(frozen=True)
@@ -48,7 +66,7 @@ class LoadedModel:
     shape: tuple[int, int, int, int]  # (C, T, H, W) of one model window
     cond: str  # "none" | "class" | "text" (the network's conditioning)
     text_dim: int  # width D of the caption embeddings [B, L, D] (cond == "text"), else 0
-    defaults: dict  # sampler defaults: the checkpoint's ``sampling`` config or ORACLE_DEFAULTS
+    defaults: dict  # SamplingSettings values: the checkpoint's ``sampling`` config or ORACLE_DEFAULTS
 
 
 def open_model(oracle: bool, checkpoint: Path | None, device: str) -> LoadedModel:
@@ -71,25 +89,21 @@ def open_model(oracle: bool, checkpoint: Path | None, device: str) -> LoadedMode
 
     denoiser, config = load_denoiser(checkpoint, device)
     video, sampling = config.video, config.sampling
-    defaults = {"sampler": "langevin" if sampling.langevin else "ancestral",
-                "steps": sampling.timesteps, "gamma": sampling.gamma,
-                "w_r": sampling.recon_guidance_weight or ORACLE_DEFAULTS["w_r"]}
+    defaults = checkpoint_defaults(sampling, config.unet.cond)
     shape = (video.channels, video.frames, video.height, video.width)
     text_dim = config.unet.text_dim if config.unet.cond == "text" else 0
     return LoadedModel(denoiser, shape, config.unet.cond, text_dim, defaults)
 
 
-def load_model(oracle: bool, checkpoint: Path | None, device: str):
-    """(denoiser, (C, T, H, W) of one model window, null class label or None if unconditional,
-    sampler defaults: the checkpoint's ``sampling`` config or ORACLE_DEFAULTS)."""
+def load_model(oracle: bool, checkpoint: Path | None, device: str) -> LoadedModel:
+    """`vdbench sample`'s models: unconditional or class-conditional."""
     from vdbench.model.errors import SamplerInputError
 
     model = open_model(oracle, checkpoint, device)
     if model.cond not in ("none", "class"):
         raise SamplerInputError(f"vdbench sample supports unconditional and class-conditional "
                                 f"checkpoints; this one is conditioned on {model.cond!r}")
-    null = -1 if model.cond == "class" else None  # the null label used in training
-    return model.denoiser, model.shape, null, model.defaults
+    return model
 
 
 def _check_request(req: SampleRequest, window: int, given: int) -> None:
@@ -100,7 +114,7 @@ def _check_request(req: SampleRequest, window: int, given: int) -> None:
     if req.frames < 1:
         raise SamplerInputError(f"--frames must be >= 1, got {req.frames}")
     needs_conditioning = given > 0 or req.frames > window
-    if needs_conditioning and req.conditioning == "none":
+    if needs_conditioning and req.settings.conditioning == "none":
         raise ConditioningInputError(
             f"{req.frames} frames with {given} given frames and a {window}-frame model need "
             "--conditioning replacement|replacement-posterior|reconstruction")
@@ -122,7 +136,8 @@ def _windows(req: SampleRequest, window: int, given: int) -> tuple[list[int], li
                 f"{given} keyframes at stride {m} do not fit {req.frames} frames")
         known = [i in set(positions) for i in range(req.frames)]
         return interpolation_windows(req.frames, window, m), known
-    context = req.context_frames if req.context_frames is not None else window // 2
+    context = req.settings.context_frames
+    context = window // 2 if context is None else context
     if given > req.frames:
         raise ConditioningInputError(
             f"{given} context frames are longer than the {req.frames}-frame video")
@@ -136,29 +151,48 @@ def _window_sampler(denoiser, req: SampleRequest, *, shape, seeds, lowres, cond,
                     tick):
     """sample_window(x_a, frames, index, start) for one batch of samples (see fill_video)."""
     from vdbench.model.conditioning import LowResObservation, condition, window_seeds
-    from vdbench.model.samplers import SAMPLERS, PerSampleNoise
+    from vdbench.model.samplers import PerSampleNoise
+
+    s = req.settings
 
     def sample_window(x_a, frames, index, start):
         obs = None if lowres is None else LowResObservation(lowres[:, :, start:start + shape[1]])
         den, replace = denoiser, None
         if frames or obs is not None:
-            method = req.conditioning if frames else "none"
+            method = s.conditioning if frames else "none"
             den, replace = condition(denoiser, method=method, x_a=x_a, frames=frames,
-                                     w_r=req.w_r, lowres=obs)
+                                     w_r=s.w_r, lowres=obs)
         noise = PerSampleNoise(window_seeds(seeds, index), shape, dtype=dtype, device=device)
-        return SAMPLERS[req.sampler](den, noise=noise, steps=req.steps, gamma=req.gamma,
-                                     cond=cond, replace=replace,
-                                     callback=lambda *_: tick())
+        return s.draw(den, noise=noise, cond=cond, replace=replace, callback=lambda *_: tick())
 
     return sample_window
 
 
+def guided(denoiser, settings: SamplingSettings, cond):
+    """The denoiser with classifier-free guidance (eq. 6) when ``cfg_weight`` > 0."""
+    from vdbench.model.errors import SamplerInputError
+
+    if settings.cfg_weight == 0:
+        return denoiser
+    if cond is None:
+        raise SamplerInputError("--cfg-weight: classifier-free guidance needs a conditional "
+                                "model and a condition (class label or caption)")
+    from vdbench.model.conditioning import ClassifierFreeGuidance
+
+    return ClassifierFreeGuidance(denoiser, settings.cfg_weight, settings.cfg_null)
+
+
 def generate(denoiser, shape, req: SampleRequest, *, context=None, lowres=None, cond=None,
-             dtype=None, device="cpu", tick=lambda: None, seeds: Optional[Sequence[int]] = None):
+             device="cpu", tick=lambda: None, seeds: Optional[Sequence[int]] = None):
     """All requested samples as float [N, C, frames, H, W]; batch-size independent by seed.
 
-    Sample i draws its noise from ``seeds[i]`` (default: ``req.seed + i``)."""
+    Sample i draws its noise from ``seeds[i]`` (default: ``req.seed + i``). Every setting of
+    ``req.settings`` reaches the sampler: sampler and its parameters, steps, γ, conditioning,
+    w_r, classifier-free guidance (weight and null condition), context frames, precision."""
     import torch
+
+    dtype = torch_dtype(req.settings)
+    denoiser = guided(denoiser, req.settings, cond)
 
     from vdbench.model.conditioning import check_video, fill_video
 
@@ -211,4 +245,4 @@ def count_steps(req: SampleRequest, window: int, given: int) -> int:
     _check_request(req, window, given)
     starts, _ = _windows(req, window, given)
     batches = -(-req.num_samples // max(req.batch_size, 1))
-    return len(starts) * req.steps * batches
+    return len(starts) * req.settings.steps * batches

@@ -8,7 +8,8 @@ and returns the final x̂(z_0). Time runs on a uniform grid from t = 1 to t = 0.
 only through ``x_hat = denoiser(z_t, logsnr, cond)``; where eq. 5 needs ε̂ it is derived as
 ε̂ = (z_t − α·x̂)/σ. Noise comes from :class:`PerSampleNoise`, one generator per sample, so a
 sample is bit-identical whatever batch it is drawn in. Conditioning by replacement enters through
-the ``replace`` hook, guidance through denoiser wrappers (``model/conditioning.py``).
+the ``replace`` hook, guidance through denoiser wrappers (``model/conditioning.py``). The
+samplers are registered by name in ``vdbench/model/registry.py``.
 """
 
 from __future__ import annotations
@@ -189,5 +190,3 @@ def predictor_corrector(denoiser: Denoiser, *, noise: PerSampleNoise, steps: int
     return _run(denoiser, corrector, noise=noise, steps=steps, schedule=schedule, gamma=gamma,
                 cond=cond, replace=replace, callback=callback)
 
-
-SAMPLERS = {"ancestral": ancestral, "langevin": predictor_corrector}

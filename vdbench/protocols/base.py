@@ -1,8 +1,9 @@
 """What every benchmark protocol shares: a frozen, validated dataclass with named presets.
 
 A protocol fixes everything that makes its numbers comparable (data, split, resolution, frame
-counts, sample counts, metrics, seeds); the paper's sampler settings are recorded alongside as
-the defaults. Presets: `paper` (the exact published counts) and `quick` (a smoke-size run whose
+counts, sample counts, metrics, seeds) and carries the paper's sampler settings for it
+(``sampling``, Appendix A): they are the defaults of a run, the settings a protocol leaves out
+come from the checkpoint, and command-line options override both. Presets: `paper` (the exact published counts) and `quick` (a smoke-size run whose
 results are labelled and never mixed into paper tables).
 """
 
@@ -31,11 +32,9 @@ class Protocol:
     samples_per_clip: int  # generated samples per clip
     metrics: tuple[str, ...]
     seed: int = 0
-    sampler: str = "ancestral"
-    steps: int = 256
-    corrector_steps: int = 0  # Langevin corrections per step when sampler == "langevin"
-    guidance_weight: float = 0.0  # w_r of reconstruction guidance (eq. 7)
-    conditioning: str = "none"
+    # The paper's sampling settings (names of vdbench.model.settings.SamplingSettings fields);
+    # a setting left out is open: the checkpoint's sampling config decides it.
+    sampling: dict[str, Any] = field(default_factory=dict)
     paper_table: str = ""
     preset: str = "paper"
     notes: str = ""
@@ -50,7 +49,7 @@ class Protocol:
         if not 0 <= self.context_frames < self.frames:
             raise InputError(f"{self.name}: context frames {self.context_frames} must be in "
                              f"[0, {self.frames})")
-        for key in ("num_clips", "samples_per_clip", "steps", "resolution"):
+        for key in ("num_clips", "samples_per_clip", "resolution"):
             if getattr(self, key) < 1:
                 raise InputError(f"{self.name}: {key} must be ≥ 1")
         if isinstance(self.frameskip, bool) or not isinstance(self.frameskip, int) \
@@ -71,7 +70,14 @@ class Protocol:
             raise InputError(f"unknown preset {preset!r}; expected one of {PRESETS}")
         if preset == "paper":
             return dataclasses.replace(self, preset="paper")
-        return dataclasses.replace(self, preset="quick", **self.quick)
+        quick = dict(self.quick)
+        sampling = {**self.sampling, **quick.pop("sampling", {})}
+        return dataclasses.replace(self, preset="quick", sampling=sampling, **quick)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether generation is conditioned on observed frames (video prediction)."""
+        return self.context_frames > 0
 
     def with_counts(self, num_clips: int | None, samples_per_clip: int | None) -> "Protocol":
         """Hand-set sample counts: the result is labelled preset 'custom'."""
@@ -86,5 +92,6 @@ class Protocol:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "quick"}
         out["metrics"] = list(self.metrics)
         out["reference_splits"] = list(self.reference_splits)
+        out["sampling"] = dict(self.sampling)
         out["num_samples"] = self.num_samples
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import subprocess
 from functools import lru_cache
@@ -32,6 +33,21 @@ def git_revision() -> str:
 
 
 @lru_cache(maxsize=1)
+def code_digest() -> str:
+    """sha256 of the source that produces samples and features (everything of vdbench but the
+    command line and the reporting): part of every cache key, so a code change never reuses
+    chunks computed by other code."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel.split("/")[0] in ("cli", "reporting"):
+            continue
+        h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
 def environment() -> dict:
     import torch
 
@@ -43,4 +59,5 @@ def environment() -> dict:
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "packages": {name: _version(name) for name in PACKAGES},
         "git": git_revision(),
+        "code": code_digest(),
     }

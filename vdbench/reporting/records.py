@@ -35,7 +35,12 @@ def make_record(*, protocol: dict, model: dict, sampler: dict, metrics: dict, co
 def write_record(out_dir: str | Path, record: dict, tag: str = "") -> Path:
     stamp = record["created"].replace(":", "").replace("+0000", "Z")
     name = f"{record['protocol']['name']}-{record['protocol']['preset']}"
-    path = Path(out_dir) / f"{name}{'-' + tag if tag else ''}-{stamp}.json"
+    stem = f"{name}{'-' + tag if tag else ''}-{stamp}"
+    path = Path(out_dir) / f"{stem}.json"
+    n = 1
+    while path.exists():  # two records within one second: never overwrite the earlier one
+        n += 1
+        path = Path(out_dir) / f"{stem}-{n}.json"
     atomic_write_json(path, record)
     return path
 

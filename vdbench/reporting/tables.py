@@ -81,11 +81,11 @@ def run_rows(table: str, records: list[dict], include_quick: bool) -> pd.DataFra
             continue
         sampler = r.get("sampler", {})
         row = {"source": f"vdbench ({preset} preset)", "method": r.get("model", {}).get("name", ""),
-               "sampler": sampler.get("name", ""), "steps": _fmt(sampler.get("steps")),
+               "sampler": sampler.get("sampler", sampler.get("name", "")),
+               "steps": _fmt(sampler.get("steps")),
                "conditioning": sampler.get("conditioning", ""),
-               # Table 5's guidance weight is classifier-free guidance's w (eq. 6)
-               "guidance_weight": _fmt(sampler.get("cfg_weight" if table == "5"
-                                                   else "guidance_weight")),
+               # Tables 5 and 6: "guidance weight" is classifier-free guidance's w (eq. 6)
+               "guidance_weight": _fmt(sampler.get("cfg_weight")),
                "frameskip": _fmt(protocol.get("frameskip", 1))}
         for metric, column in METRIC_COLUMNS[table].items():
             if metric in r.get("metrics", {}):
