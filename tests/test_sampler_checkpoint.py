@@ -46,3 +46,26 @@ def test_class_conditional_checkpoint_with_cfg(tmp_path):
 def test_missing_checkpoint_is_one_line(tmp_path):
     result = _sample(tmp_path / "nothing", tmp_path / "e.npy")
     assert result.exit_code == 2 and result.output.count("error: ") == 1
+
+
+def test_cfg_weight_and_null_reach_the_guidance(tmp_path, monkeypatch):
+    """`sample`'s --cfg-weight reaches classifier-free guidance (eq. 6) with the null label the
+    model was trained with (−1 for classes), and --cfg-null overrides it."""
+    from vdbench.model import conditioning
+
+    seen = []
+    real = conditioning.ClassifierFreeGuidance
+
+    class Spy(real):
+        def __init__(self, denoiser, w, null_value=0):
+            seen.append((w, null_value))
+            super().__init__(denoiser, w, null_value)
+
+    monkeypatch.setattr(conditioning, "ClassifierFreeGuidance", Spy)
+    run = _checkpoint(tmp_path, **{"unet.cond": "class", "unet.num_classes": 3})
+    assert _sample(run, tmp_path / "c.npy", "--label", "1", "--cfg-weight", "2").exit_code == 0
+    assert _sample(run, tmp_path / "d.npy", "--label", "1", "--cfg-weight", "3",
+                   "--cfg-null", "2").exit_code == 0
+    assert seen == [(2.0, -1.0), (3.0, 2.0)]
+    result = _sample(run, tmp_path / "e.npy", "--label", "1", "--cfg-null", "2")
+    assert result.exit_code == 2 and "--cfg-null: does not apply" in result.output

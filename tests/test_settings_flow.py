@@ -284,3 +284,15 @@ def test_table6_rows_carry_the_cfg_weight(tmp_path):
     ours = t6[t6["run"].str.endswith(".json")]
     assert sorted(zip(ours["conditioning"], ours["guidance_weight"])) == \
         [("reconstruction", "5"), ("replacement", "2")]
+
+
+def test_protocols_command_shows_the_sampling_settings():
+    res = CliRunner().invoke(main, ["protocols"])
+    assert res.exit_code == 0, res.output
+    rows = {line.split()[0]: line for line in res.output.splitlines() if "sampler=" in line}
+    assert "gamma=0.0" in rows["bair"] and "w_r=50.0" in rows["bair"]
+    assert "steps=128" in rows["kinetics600"] and "gamma=0.1" in rows["ucf101"]
+    assert "gamma=0.3" in rows["text2video"] and "cfg_weight=2.0" in rows["extension"]
+    assert "gamma=<checkpoint>" in rows["shapes"]
+    quick = CliRunner().invoke(main, ["protocols", "--preset", "quick"]).output
+    assert "steps=32" in quick

@@ -27,23 +27,36 @@ def table(which, fmt, runs, include_quick):
         click.echo(render(df, fmt, caption=f"Table {n}: {CAPTIONS[n]}"))
 
 
+def sampling_summary(sampling: dict) -> str:
+    """A protocol's paper sampling settings in one line; settings it leaves open are named as
+    coming from the checkpoint."""
+    from vdbench.model.settings import FIELDS
+
+    fixed = [f"{k}={v}" for k, v in sampling.items()]
+    open_ = [k for k in ("sampler", "steps", "gamma") if k not in sampling]
+    return ", ".join(fixed + [f"{k}=<checkpoint>" for k in open_ if k in FIELDS])
+
+
 @click.command()
 @click.option("--preset", default="paper", type=click.Choice(["paper", "quick"]))
 @one_line_errors
 def protocols(preset):
-    """List the benchmark protocols with their parameters."""
+    """List the benchmark protocols with their parameters and the paper's sampling settings
+    (Appendix A; settings a protocol leaves open come from the checkpoint)."""
     from tabulate import tabulate
 
     from vdbench.protocols.registry import PROTOCOLS
 
     keys = ["dataset", "split", "resolution", "frames", "context_frames", "num_clips",
-            "samples_per_clip", "metrics", "sampler", "steps", "corrector_steps",
-            "guidance_weight", "paper_section"]
+            "samples_per_clip", "metrics", "paper_section"]
     rows = []
     for p in PROTOCOLS.values():
         s = p.with_preset(preset).summary()
         rows.append([p.name] + [", ".join(s[k]) if k == "metrics" else s[k] for k in keys])
     click.echo(tabulate(rows, headers=["protocol"] + keys))
+    click.echo("\nsampling settings (" + preset + " preset):")
+    click.echo(tabulate([[p.name, sampling_summary(p.with_preset(preset).sampling)]
+                         for p in PROTOCOLS.values()], headers=["protocol", "sampling"]))
 
 
 @click.command()
