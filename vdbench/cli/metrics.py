@@ -76,7 +76,7 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
     import numpy as np
 
     from vdbench.protocols.datasets.generic import open_source
-    from vdbench.metrics.atomic import atomic_save_npy
+    from vdbench.util.atomic import atomic_save_npy
     from vdbench.engine.streaming import iter_features
     from vdbench.metrics.networks import extractor_factory
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vdbench.metrics.atomic import atomic_savez
+from vdbench.util.atomic import atomic_savez
 from vdbench.metrics.errors import InputError
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,6 @@ no torchvision; we then import that one module without running the package ``__i
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import io
@@ -28,6 +27,7 @@ import torch
 from vdbench.metrics import cache
 from vdbench.metrics.errors import InputError, WeightsUnavailableError
 from vdbench.metrics.weights_download import download
+from vdbench.util.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def weights_path() -> Path:
 
 
 def _check_hash(path: Path) -> None:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     if not digest.startswith(SHA256_PREFIX):
         raise WeightsUnavailableError(f"{path}: sha256 {digest} does not start with "
                                       f"{SHA256_PREFIX}; delete the file and fetch again")

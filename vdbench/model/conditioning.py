@@ -22,9 +22,8 @@ import torch.nn.functional as F
 
 from vdbench.model.denoiser import Denoiser
 from vdbench.model.errors import ConditioningInputError
-from vdbench.model.samplers import (StepScalars, add_noise, posterior_mean, scalar_alpha_sigma,
-                            step_variance)
-from vdbench.model.schedule import alpha_sigma, append_dims
+from vdbench.model.samplers import StepScalars, add_noise, posterior_mean, step_variance
+from vdbench.model.schedule import alpha_sigma, append_dims, scalar_alpha_sigma
 
 METHODS = ("none", "replacement", "replacement-posterior", "reconstruction")
 
