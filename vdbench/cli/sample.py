@@ -110,7 +110,7 @@ def sample(oracle, checkpoint, sampler, steps, gamma, conditioning, w_r, cfg_wei
 
     denoiser, shape, null_label, defaults = load_model(oracle, checkpoint, device)
     sampler, steps, gamma, w_r = (defaults[k] if v is None else v for k, v in zip(
-        ("sampler", "steps", "gamma", "w_r"), (sampler, steps, gamma, w_r)))
+        ("sampler", "steps", "gamma", "w_r"), (sampler, steps, gamma, w_r), strict=True))
     cond = _class_condition(denoiser, null_label, cfg_weight, label, num_samples, device)
     if isinstance(cond, tuple):
         denoiser, cond = cond

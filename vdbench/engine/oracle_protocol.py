@@ -8,7 +8,7 @@ the truth (Section 3.1's claim: replacement is incoherent, reconstruction guidan
 from __future__ import annotations
 
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -48,6 +48,15 @@ def sharded(n: int, dist: Dist, sample: Callable[[int, int], torch.Tensor]
     return torch.from_numpy(np.concatenate(parts)) if dist.is_main else None
 
 
+def _seeded(sampler: Callable[..., torch.Tensor], denoiser: Any, shape: tuple[int, ...],
+            seed0: int, steps: int, replace: Any = None) -> Callable[[int, int], torch.Tensor]:
+    """``sample(a, b)`` for :func:`sharded`: samples a..b−1, sample i seeded ``seed0 + i``."""
+    def sample(a: int, b: int) -> torch.Tensor:
+        return sampler(denoiser, noise=PerSampleNoise(range(seed0 + a, seed0 + b), shape),
+                       steps=steps, replace=replace)
+    return sample
+
+
 def conditional_rows(plan: str, oracle: GaussianVideoOracle, n: int, steps: int,
                      samplers=("ancestral",), weights=(1.0, 2.0, 5.0), seed0: int = 0,
                      floors: bool = True, dist: Optional[Dist] = None):
@@ -70,9 +79,7 @@ def conditional_rows(plan: str, oracle: GaussianVideoOracle, n: int, steps: int,
     configs += [("reconstruction", w) for w in weights]
     for name in samplers:
         if floors:  # the sampler on the exact conditional oracle: its discretisation floor
-            x = sharded(n, dist, lambda a, b: SAMPLERS[name](
-                target, noise=PerSampleNoise(range(seed0 + a, seed0 + b), target.shape),
-                steps=steps))
+            x = sharded(n, dist, _seeded(SAMPLERS[name], target, target.shape, seed0, steps))
             if x is not None:
                 yield {**base, "sampler": name, "steps": steps, "method": "exact-denoiser",
                        "w_r": None, **moment_errors(target, x)}
@@ -80,9 +87,8 @@ def conditional_rows(plan: str, oracle: GaussianVideoOracle, n: int, steps: int,
             started = time.perf_counter()
             denoiser, replace = condition(oracle, method=method, x_a=x_a, frames=frames_a,
                                           w_r=w_r)
-            x = sharded(n, dist, lambda a, b: SAMPLERS[name](
-                denoiser, noise=PerSampleNoise(range(seed0 + a, seed0 + b), oracle.shape),
-                steps=steps, replace=replace))
+            x = sharded(n, dist, _seeded(SAMPLERS[name], denoiser, oracle.shape, seed0, steps,
+                                         replace))
             if x is None:
                 continue
             yield {**base, "sampler": name, "steps": steps, "method": method, "w_r": w_r,

@@ -206,7 +206,7 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
                   dist, stop, reals[split], [])
         real = reals[""]
         real_seconds = time.perf_counter() - t0
-        for settings, gen in zip(variants, generators):
+        for settings, gen in zip(variants, generators, strict=True):
             t = time.perf_counter()
             sampler = settings.record() if hasattr(settings, "record") else {}
             key = {"kind": "generated", "protocol": protocol.summary(), "model": gen.identity,
@@ -228,7 +228,8 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
                 timing=_timing(acc, real, wall, real_seconds, dist, cache),
                 extra={"data": clips.describe(), "ground_truth": truth.describe(),
                        **features.record, "cache": str(cache.folder),
-                       "seeds": "sample_seed(protocol.seed, clip, sample) (vdbench.engine.generator)"})
+                       "seeds": "sample_seed(protocol.seed, clip, sample) "
+                                "(vdbench.engine.generator)"})
             if examples:
                 from vdbench.reporting.grid import save_grid
 

@@ -127,7 +127,8 @@ def _set(unit, weight: torch.Tensor, bias: torch.Tensor) -> None:
     unit.bias.data.copy_(bias)
 
 
-def load_i3d(path: Path | None = None, device: str | torch.device = "cpu") -> InceptionI3d:
+def load_i3d(path: str | Path | None = None,
+             device: str | torch.device = "cpu") -> InceptionI3d:
     """The I3D with TF-Hub weights, in eval mode; fetches them on first use."""
     from safetensors.torch import load_file
 

@@ -189,8 +189,13 @@ def generate(denoiser, shape, req: SampleRequest, *, context=None, lowres=None, 
     out = []
     for lo in range(0, req.num_samples, req.batch_size):
         hi = min(lo + req.batch_size, req.num_samples)
-        pick = (lambda v: None if v is None else (v if v.shape[0] == 1 else v[lo:hi])
-                .expand(hi - lo, -1, -1, -1, -1).to(device=device, dtype=dtype))
+        def pick(v: torch.Tensor | None, lo: int = lo, hi: int = hi) -> torch.Tensor | None:
+            """Rows lo:hi of a per-sample video (a single row is shared by every sample)."""
+            if v is None:
+                return None
+            rows = v if v.shape[0] == 1 else v[lo:hi]
+            return rows.expand(hi - lo, -1, -1, -1, -1).to(device=device, dtype=dtype)
+
         video = torch.zeros(hi - lo, channels, req.frames, height, width, dtype=dtype,
                             device=device)
         if context is not None:

@@ -25,7 +25,8 @@ KINETICS600 = Protocol(
     corrector_steps=1, guidance_weight=9.0, conditioning="reconstruction", paper_table="3",
     notes="50,000 test clips drawn with a fixed seed without replacement; the same random "
           "16-frame subsequence conditions the model and defines the ground truth. Option "
-          "--with-replacement reproduces the evaluation of [33, 14] (FVD 16.2 → 16.9 in the paper).",
+          "--with-replacement reproduces the evaluation of [33, 14] (FVD 16.2 → 16.9 in the "
+          "paper).",
     quick=dict(QUICK, samples_per_clip=1, num_clips=64, corrector_steps=1),
 )
 
