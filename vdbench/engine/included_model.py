@@ -48,7 +48,7 @@ class DiffusionGenerator:
         self.settings, self.device, self.batch_size = settings, device, batch_size
         self.model = open_model(oracle, checkpoint, device)
         self.denoiser, self.shape = self.model.denoiser, self.model.shape
-        self.name = "gaussian-oracle" if oracle else Path(checkpoint).name
+        self.name = "gaussian-oracle" if checkpoint is None else Path(checkpoint).name
         self.identity = {"name": self.name, "kind": "oracle" if oracle else "checkpoint",
                          "window": list(self.shape)}
         if checkpoint is not None:

@@ -38,7 +38,7 @@ def sharded(n: int, dist: Dist, sample: Callable[[int, int], torch.Tensor]
     """``sample(start, stop)`` over [0, n) in chunks spread over the ranks; the concatenation in
     index order on rank 0, None elsewhere."""
     chunks = chunking.plan(n, 1, CHUNK)
-    parts = []
+    parts: list[np.ndarray] = []
     for r in range(chunking.rounds(chunks, dist.world)):
         k = r * dist.world + dist.rank
         mine = sample(chunks[k].start, chunks[k].stop).numpy() if k < len(chunks) else None

@@ -156,8 +156,11 @@ def make_generator(protocol: Protocol, settings, opts: RunOptions):
     if opts.model is not None:
         gen = load_factory(opts.model, resolution=protocol.resolution, frames=protocol.frames,
                            device=device)
-        gen.identity = getattr(gen, "identity", {"name": gen.name, "factory": opts.model})
+        # A user's generator need not report an identity; the record then names its factory.
+        gen.identity = getattr(  # type: ignore[attr-defined]
+            gen, "identity", {"name": gen.name, "factory": opts.model})
         return gen
+    assert opts.checkpoint is not None  # exactly one of the two, checked above
     path = Path(opts.checkpoint)
     if not path.exists():
         raise InputError(f"{path}: no such checkpoint")
@@ -211,7 +214,8 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
             sampler = settings.record() if hasattr(settings, "record") else {}
             key = {"kind": "generated", "protocol": protocol.summary(), "model": gen.identity,
                    "sampler": sampler, "data": clips.describe(), **chunk_key}
-            acc, examples = Accumulator(protocol.samples_per_clip, features.score_arrays), []
+            acc = Accumulator(protocol.samples_per_clip, features.score_arrays)
+            examples: list[np.ndarray] = []
             # named by model too: two checkpoints evaluated into one --out keep their own files
             run_name = f"{protocol.name}-{protocol.preset}-{gen.name}-{_tag(settings) or 'model'}"
             cache = _cache(opts, dist, run_name, key)

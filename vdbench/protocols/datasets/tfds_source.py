@@ -125,7 +125,7 @@ class TfdsVideos(VideoDataset):
             yield from super().iter_clips(indices)
             return
         wanted = iter(indices)
-        target = next(wanted)
+        target: int | None = next(wanted)
         for i, video in enumerate(self._stream(indices[0], indices[-1] + 1), indices[0]):
             while target == i:  # an index may repeat (clips drawn with replacement)
                 yield self._transform(video, self.locate(i))
