@@ -1,4 +1,5 @@
 # Quick start: `make demo` and `make test`. Both create .venv when missing and install into it.
+# `make lint`: ruff, mypy and the import-layering test (tools pinned in pyproject.toml).
 VENV ?= .venv
 PYTHON ?= python3
 # The CPU build of torch that pip can install offline on this machine. An already-installed torch
@@ -9,14 +10,14 @@ STAMP := $(VENV)/.vdbench-installed
 DEMO_OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-fvd test test-slow install clean-venv
+.PHONY: demo demo-fvd test test-slow lint install clean-venv
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,lint]"
 	@# torch-fidelity (FID Inception) without its torchvision requirement, which would replace
 	@# the installed torch build (see pyproject.toml, extra `inception`).
 	$(PY) -m pip install -q --no-deps "torch-fidelity>=0.3,<0.5"
@@ -42,6 +43,11 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check vdbench tests
+	$(PY) -m mypy
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_layering.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from vdbench.metrics.atomic import atomic_path
+from vdbench.util.atomic import atomic_path
 from vdbench.engine import cache as run_cache
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from vdbench.metrics.c3d import C3DFeatures, preprocess
-from vdbench.metrics.c3d_weights import (MEAN_FILE, MODEL_FILE, expected_shapes, load_c3d, read_c3d_npz,
-                                  read_mean)
+from vdbench.metrics.c3d_weights import (MEAN_FILE, MODEL_FILE, expected_shapes, load_c3d,
+                                         read_c3d_npz, read_mean)
 from vdbench.metrics.errors import InputError, WeightsUnavailableError
 from vdbench.metrics.resize import resize_bilinear_align_corners
 

@@ -110,7 +110,8 @@ def test_bad_video_files(tmp_path, i3d_weights):
     (folder / "b.mp4").unlink()
     write_video(folder / "c.mp4", random_videos(1, t=12, h=16, w=32)[0])
     _assert_clean_error(run("stats", folder, "-o", out), "c.mp4", "differs", output=out)
-    _assert_clean_error(run("stats", folder / "a.mp4", "-o", out, "--frames", 16, "--clips-per-video", 2),
+    _assert_clean_error(run("stats", folder / "a.mp4", "-o", out, "--frames", 16,
+                            "--clips-per-video", 2),
                         "a.mp4",
                         "32 needed", output=out)
     empty = tmp_path / "empty"

@@ -3,9 +3,10 @@
 import pytest
 import torch
 
-from vdbench.model.conditioning import (ClassifierFreeGuidance, FrameObservation, ReconstructionGuidance,
-                                check_video, condition, extension_windows, fill_video,
-                                interpolation_windows, window_seeds)
+from vdbench.model.conditioning import (ClassifierFreeGuidance, FrameObservation,
+                                        ReconstructionGuidance, check_video, condition,
+                                        extension_windows, fill_video, interpolation_windows,
+                                        window_seeds)
 from vdbench.model.errors import ConditioningInputError
 from vdbench.model.oracle import GaussianVideoOracle
 from vdbench.model.samplers import PerSampleNoise, ancestral

@@ -1,6 +1,7 @@
 """Conditioning methods on the exact Gaussian oracle (paper Section 3.1, eqs. 6–8)."""
 
 import math
+from itertools import pairwise
 
 import pytest
 import torch
@@ -120,7 +121,7 @@ def test_super_resolution_guidance_converges_as_w_r_grows():
                                 lowres=LowResObservation(x_low))
         x = ancestral(denoiser, noise=PerSampleNoise(range(64), ORACLE.shape), steps=32)
         errors.append(float((downsample(x, (4, 4)) - x_low).norm() / (x_low.norm() * 8)))
-    assert all(a > b for a, b in zip(errors, errors[1:]))
+    assert all(a > b for a, b in pairwise(errors))
     assert errors[-1] < 0.1 * errors[0]  # measured 1.26 → 0.06
 
 

@@ -117,7 +117,7 @@ def test_captioned_batches_pair_videos_with_their_captions(dataset):
     assert [len(b.videos) for b in batches] == [2, 2, 1]
     for batch in batches:
         assert len(batch.captions) == len(batch.videos) == len(batch.text)
-        for clip, caption, row in zip(batch.videos, batch.captions, batch.text):
+        for clip, caption, row in zip(batch.videos, batch.captions, batch.text, strict=True):
             (video,) = decode(clip)[1]
             assert caption == f"video {video}" and np.all(row == video)
 

@@ -37,7 +37,8 @@ def test_closed_forms():
     # Diagonal covariances: d² = Σ (√v₁ − √v₂)².
     x = rng.normal(size=(100000, 3))
     v1, v2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
-    s1, s2 = GaussianStats.from_features(x * np.sqrt(v1)), GaussianStats.from_features(x * np.sqrt(v2))
+    s1 = GaussianStats.from_features(x * np.sqrt(v1))
+    s2 = GaussianStats.from_features(x * np.sqrt(v2))
     cov1, cov2 = np.diag(s1.cov), np.diag(s2.cov)
     expect = ((np.sqrt(cov1) - np.sqrt(cov2)) ** 2).sum() + ((s1.mean - s2.mean) ** 2).sum()
     assert frechet_distance(s1, s2) == pytest.approx(expect, rel=2e-2)  # off-diagonals ~ 1e-3

@@ -54,8 +54,8 @@ def test_batch_composition_does_not_change_logits(i3d_extractor):
 
 
 @pytest.mark.parametrize("size,k,s,expect", [
-    (224, 7, 2, (2, 3)), (16, 7, 2, (2, 3)), (112, 3, 2, (0, 1)), (8, 3, 2, (0, 1)), (9, 3, 2, (1, 1)),
-    (4, 2, 2, (0, 0)), (3, 2, 2, (0, 1)), (56, 3, 1, (1, 1)), (10, 1, 1, (0, 0)),
+    (224, 7, 2, (2, 3)), (16, 7, 2, (2, 3)), (112, 3, 2, (0, 1)), (8, 3, 2, (0, 1)),
+    (9, 3, 2, (1, 1)), (4, 2, 2, (0, 0)), (3, 2, 2, (0, 1)), (56, 3, 1, (1, 1)), (10, 1, 1, (0, 0)),
 ])
 def test_tf_same_padding(size, k, s, expect):
     # TF: out = ceil(size/s); total = max((out−1)·s + k − size, 0); extra pixel after.

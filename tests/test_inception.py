@@ -64,7 +64,7 @@ def test_loaded_weights_are_the_files(model, weights_file):
     torch.nn.Module.load_state_dict(reference, torch.load(weights_file, weights_only=True))
     frames = torch.from_numpy(_videos(1)[0]).permute(0, 3, 1, 2).contiguous()
     with torch.inference_mode():
-        for ours, ref in zip(model(frames), reference.eval()(frames)):
+        for ours, ref in zip(model(frames), reference.eval()(frames), strict=True):
             assert torch.equal(ours, ref)
     pool, logits = model(frames)
     assert pool.shape == (3, 2048) and logits.shape == (3, 1008)

@@ -20,19 +20,20 @@ TABLE3 = {"Video Transformer": ("170", "5", ""), "DVD-GAN-FP": ("69.1", "0.78", 
 def test_table2():
     t = paper_table("2")
     base = t[t.sampler == ""]
-    assert dict(zip(base.method, base.fvd)) == TABLE2
+    assert dict(zip(base.method, base.fvd, strict=True)) == TABLE2
     ours = t[t.method == "Video Diffusion (ours)"]
-    assert list(zip(ours.sampler, ours.steps, ours.fvd)) == [("ancestral", "512", "68.19"),
-                                                           ("langevin", "256", "66.92")]
+    assert list(zip(ours.sampler, ours.steps, ours.fvd, strict=True)) == [
+        ("ancestral", "512", "68.19"), ("langevin", "256", "66.92")]
 
 
 def test_table3():
     t = paper_table("3")
     base = t[t.sampler == ""]
-    assert {m: (f, s, i) for m, f, s, i in zip(base.method, base.fvd, base.fvd_std, base["is"])} \
+    assert {m: (f, s, i) for m, f, s, i in zip(base.method, base.fvd, base.fvd_std, base["is"],
+                                                         strict=True)} \
         == TABLE3
     ours = t[t.method == "Video Diffusion (ours)"]
-    assert list(zip(ours.steps, ours.fvd, ours.fvd_std, ours["is"])) == [
+    assert list(zip(ours.steps, ours.fvd, ours.fvd_std, ours["is"], strict=True)) == [
         ("256", "18.6", "", "15.39"), ("128", "16.2", "0.34", "15.64")]
 
 

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from vdbench.model.schedule import CosineSchedule, alpha_sigma, append_dims
+from vdbench.model.schedule import (CosineSchedule, alpha_sigma, append_dims, log_sigma2,
+                                     scalar_alpha_sigma)
 
 
 def test_endpoints_and_monotone():
@@ -33,3 +34,21 @@ def test_bad_range_and_append_dims():
     with pytest.raises(ValueError, match="logsnr_min"):
         CosineSchedule(5.0, 5.0)
     assert append_dims(torch.ones(4), 5).shape == (4, 1, 1, 1, 1)
+
+
+@pytest.mark.parametrize("lam", [-30.0, -2.5, 0.0, 1.0, 7.25, 30.0])
+def test_scalar_alpha_sigma_is_the_closed_form(lam):
+    # α² = 1/(1 + e^−λ), σ² = 1/(1 + e^λ), written out independently of the library.
+    a, s = scalar_alpha_sigma(lam)
+    assert isinstance(a, float) and isinstance(s, float)
+    assert a == pytest.approx(math.sqrt(1.0 / (1.0 + math.exp(-lam))), rel=1e-14)
+    assert s == pytest.approx(math.sqrt(1.0 / (1.0 + math.exp(lam))), rel=1e-14)
+    assert log_sigma2(lam) == pytest.approx(-math.log1p(math.exp(lam)), rel=1e-14)
+
+
+def test_scalar_alpha_sigma_at_extreme_logsnr():
+    # e^800 overflows a float: the shared definition stays finite where 1/(1 + e^λ) would not.
+    assert scalar_alpha_sigma(-800.0) == (0.0, 1.0)
+    assert scalar_alpha_sigma(800.0) == (1.0, 0.0)
+    assert log_sigma2(800.0) == -800.0
+    assert log_sigma2(0.0) == pytest.approx(-math.log(2.0), rel=1e-15)

@@ -282,7 +282,7 @@ def test_table6_rows_carry_the_cfg_weight(tmp_path):
         (tmp_path / f"{method}.json").write_text(json.dumps(rec))
     t6 = build_table("6", tmp_path)
     ours = t6[t6["run"].str.endswith(".json")]
-    assert sorted(zip(ours["conditioning"], ours["guidance_weight"])) == \
+    assert sorted(zip(ours["conditioning"], ours["guidance_weight"], strict=True)) == \
         [("reconstruction", "5"), ("replacement", "2")]
 
 

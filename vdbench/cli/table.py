@@ -67,7 +67,7 @@ def protocols(preset):
 @one_line_errors
 def export(runs, fmt, output):
     """Every run record below RUNS as one row per run (protocol, model, sampler, metrics)."""
-    from vdbench.metrics.atomic import atomic_path
+    from vdbench.util.atomic import atomic_path
     from vdbench.reporting.records import records_frame
     from vdbench.reporting.tables import load_records, render
 

@@ -22,9 +22,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from vdbench.metrics.atomic import atomic_savez, atomic_write_json
 from vdbench.engine.chunks import Chunk
-from vdbench.reporting.records import file_sha256
+from vdbench.util.atomic import atomic_savez, atomic_write_json
+from vdbench.util.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 

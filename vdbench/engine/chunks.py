@@ -33,7 +33,7 @@ class Chunk:
 
 def plan(num_clips: int, samples_per_clip: int, size: int) -> list[Chunk]:
     """Clip blocks in order, every sample index of a block before the next block."""
-    chunks = []
+    chunks: list[Chunk] = []
     for start in range(0, num_clips, size):
         for s in range(samples_per_clip):
             chunks.append(Chunk(len(chunks), s, start, min(start + size, num_clips)))

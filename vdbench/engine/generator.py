@@ -97,3 +97,21 @@ def load_factory(spec: str, **kwargs) -> VideoGenerator:
         raise InputError(f"--model {spec!r}: the factory returned {type(generator).__name__}, "
                          "which lacks `name` and `generate(request)`")
     return generator
+
+
+class UserModel:
+    """A user's generator (``--model``) as the runner drives it: its identity (what it reports,
+    else the factory that made it) and, for the record, what it reports about its sampling."""
+
+    def __init__(self, generator: VideoGenerator, spec: str):
+        self.generator, self.name = generator, generator.name
+        self.identity = getattr(generator, "identity", {"name": generator.name, "factory": spec})
+        self.resolution = getattr(generator, "resolution", None)
+
+    def generate(self, request: GenerationRequest) -> np.ndarray:
+        return self.generator.generate(request)
+
+    def record(self) -> dict:
+        from vdbench.engine.settings import generator_report
+
+        return generator_report(self.generator)

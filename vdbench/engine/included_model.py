@@ -33,7 +33,7 @@ class DiffusionGenerator:
         self.identity = {"name": self.name, "kind": "oracle" if oracle else "checkpoint",
                          "window": list(self.shape)}
         if checkpoint is not None:
-            from vdbench.reporting.records import file_sha256
+            from vdbench.util.hashing import file_sha256
 
             from vdbench.model.checkpoint import resolve_checkpoint
 

@@ -8,7 +8,7 @@ the truth (Section 3.1's claim: replacement is incoherent, reconstruction guidan
 from __future__ import annotations
 
 import time
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ def sharded(n: int, dist: Dist, sample: Callable[[int, int], torch.Tensor]
     """``sample(start, stop)`` over [0, n) in chunks spread over the ranks; the concatenation in
     index order on rank 0, None elsewhere."""
     chunks = chunking.plan(n, 1, CHUNK)
-    parts = []
+    parts: list[np.ndarray] = []
     for r in range(chunking.rounds(chunks, dist.world)):
         k = r * dist.world + dist.rank
         mine = sample(chunks[k].start, chunks[k].stop).numpy() if k < len(chunks) else None
@@ -47,6 +47,15 @@ def sharded(n: int, dist: Dist, sample: Callable[[int, int], torch.Tensor]
         if dist.is_main:
             parts.extend(p for p in gathered if p is not None)
     return torch.from_numpy(np.concatenate(parts)) if dist.is_main else None
+
+
+def _seeded(settings: SamplingSettings, denoiser: Any, shape: tuple[int, ...], seed0: int,
+            replace: Any = None) -> Callable[[int, int], torch.Tensor]:
+    """``sample(a, b)`` for :func:`sharded`: samples a..b−1, sample i seeded ``seed0 + i``."""
+    def sample(a: int, b: int) -> torch.Tensor:
+        return settings.draw(denoiser, noise=PerSampleNoise(range(seed0 + a, seed0 + b), shape),
+                             replace=replace)
+    return sample
 
 
 def conditional_rows(plan: str, oracle: GaussianVideoOracle, n: int,
@@ -74,8 +83,7 @@ def conditional_rows(plan: str, oracle: GaussianVideoOracle, n: int,
     for s in samplers:
         name, steps = s.sampler, s.steps
         if floors:  # the sampler on the exact conditional oracle: its discretisation floor
-            x = sharded(n, dist, lambda a, b: s.draw(
-                target, noise=PerSampleNoise(range(seed0 + a, seed0 + b), target.shape)))
+            x = sharded(n, dist, _seeded(s, target, target.shape, seed0))
             if x is not None:
                 yield {**base, "sampler": name, "steps": steps, "method": "exact-denoiser",
                        "w_r": None, **moment_errors(target, x)}
@@ -83,9 +91,7 @@ def conditional_rows(plan: str, oracle: GaussianVideoOracle, n: int,
             started = time.perf_counter()
             denoiser, replace = condition(oracle, method=method, x_a=x_a, frames=frames_a,
                                           w_r=w_r)
-            x = sharded(n, dist, lambda a, b: s.draw(
-                denoiser, noise=PerSampleNoise(range(seed0 + a, seed0 + b), oracle.shape),
-                replace=replace))
+            x = sharded(n, dist, _seeded(s, denoiser, oracle.shape, seed0, replace))
             if x is None:
                 continue
             yield {**base, "sampler": name, "steps": steps, "method": method, "w_r": w_r,

@@ -153,7 +153,8 @@ def make_generators(protocol: Protocol, variants: list[dict[str, Any]], opts: Ru
     from vdbench.engine.distributed import rank_device
     from vdbench.engine.generator import load_factory
     from vdbench.engine.included_model import DiffusionGenerator
-    from vdbench.engine.settings import generator_report, refuse_for_user_model, run_settings
+    from vdbench.engine.generator import UserModel
+    from vdbench.engine.settings import refuse_for_user_model, run_settings
 
     if (opts.checkpoint is None) == (opts.model is None):
         raise InputError("give exactly one of --checkpoint PATH or --model pkg.module:factory")
@@ -166,9 +167,8 @@ def make_generators(protocol: Protocol, variants: list[dict[str, Any]], opts: Ru
                              "user generator; compare runs it once")
         gen = load_factory(opts.model, resolution=protocol.resolution, frames=protocol.frames,
                            device=device)
-        gen.identity = getattr(gen, "identity", {"name": gen.name, "factory": opts.model})
-        gen.record = lambda: generator_report(gen)
-        return [gen]
+        return [UserModel(gen, opts.model)]
+    assert opts.checkpoint is not None  # exactly one of the two, checked above
     path = Path(opts.checkpoint)
     if not path.exists():
         raise InputError(f"{path}: no such checkpoint")
@@ -240,7 +240,8 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
             sampler = gen.record()
             key = {"kind": "generated", "protocol": protocol.summary(), "model": gen.identity,
                    "sampler": sampler, "data": clips.describe(), **chunk_key}
-            acc, examples = Accumulator(protocol.samples_per_clip, features.score_arrays), []
+            acc = Accumulator(protocol.samples_per_clip, features.score_arrays)
+            examples: list[np.ndarray] = []
             # named by model and every applied setting: two runs that differ in anything keep
             # their own cache, grid and record
             label = f"{gen.name}-{gen.settings.tag() if hasattr(gen, 'settings') else 'model'}"

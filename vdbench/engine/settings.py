@@ -66,8 +66,9 @@ def generator_report(generator: Any) -> dict[str, Any]:
     """What a --model generator says about how it samples (its ``sampling`` attribute, a dict
     or an object with ``record()``), recorded instead of our sampler's settings."""
     reported = getattr(generator, "sampling", None)
-    if hasattr(reported, "record"):
-        reported = reported.record()
+    record = getattr(reported, "record", None)
+    if callable(record):
+        reported = record()
     if reported is not None and not isinstance(reported, dict):
         raise InputError(f"generator {generator.name!r}: its `sampling` attribute must be a dict "
                          f"or have record(), got {type(reported).__name__}")

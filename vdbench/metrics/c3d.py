@@ -47,7 +47,8 @@ FEATURE_DIM = 4096
 CONVS = (("conv1a", 3, 64), ("conv2a", 64, 128), ("conv3a", 128, 256), ("conv3b", 256, 256),
          ("conv4a", 256, 512), ("conv4b", 512, 512), ("conv5a", 512, 512),
          ("conv5b", 512, 512))
-POOL_AFTER = {"conv1a": (1, 2, 2), "conv2a": 2, "conv3b": 2, "conv4b": 2, "conv5b": 2}
+POOL_AFTER: dict[str, int | tuple[int, ...]] = {
+    "conv1a": (1, 2, 2), "conv2a": 2, "conv3b": 2, "conv4b": 2, "conv5b": 2}
 LINEARS = (("fc6", 512 * 4 * 4, FEATURE_DIM), ("fc7", FEATURE_DIM, FEATURE_DIM),
            ("fc8", FEATURE_DIM, NUM_CLASSES))
 

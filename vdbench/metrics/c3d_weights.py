@@ -37,7 +37,7 @@ def default_dir() -> Path:
 
 def expected_shapes() -> dict[str, tuple[int, ...]]:
     """Chainer npz key → shape, e.g. 'conv1a/W': (64, 3, 3, 3, 3), 'fc8/b': (101,)."""
-    shapes = {}
+    shapes: dict[str, tuple[int, ...]] = {}
     for name, cin, cout in CONVS:
         shapes[f"{name}/W"], shapes[f"{name}/b"] = (cout, cin, 3, 3, 3), (cout,)
     for name, cin, cout in LINEARS:
@@ -116,6 +116,7 @@ def load_c3d(weights_dir: Optional[Path | str] = None) -> tuple[C3D, torch.Tenso
     model = C3D()
     with torch.no_grad():
         for name, module in (*model.convs.items(), *model.fcs.items()):
-            module.weight.copy_(torch.from_numpy(arrays[f"{name}/W"].astype(np.float32)))
-            module.bias.copy_(torch.from_numpy(arrays[f"{name}/b"].astype(np.float32)))
+            weight, bias = module.get_parameter("weight"), module.get_parameter("bias")
+            weight.copy_(torch.from_numpy(arrays[f"{name}/W"].astype(np.float32)))
+            bias.copy_(torch.from_numpy(arrays[f"{name}/b"].astype(np.float32)))
     return model.eval(), read_mean(folder / MEAN_FILE)

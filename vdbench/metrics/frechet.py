@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vdbench.metrics.atomic import atomic_savez
+from vdbench.util.atomic import atomic_savez
 from vdbench.metrics.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,9 @@ class GaussianStats:
 
     dim: int
     count: int = 0
-    sum: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
-    sum_outer: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    # None until __post_init__ sizes them by dim (a field default cannot depend on another).
+    sum: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]
+    sum_outer: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         if self.sum is None:
@@ -80,7 +81,7 @@ class GaussianStats:
             raise InputError(f"expected features [N, D], got shape {features.shape}")
         return cls(features.shape[1]).update(features)
 
-    def save(self, path: str | os.PathLike, **meta: str) -> None:
+    def save(self, path: str | os.PathLike, **meta: object) -> None:
         """Atomic .npz write (temp file in the same folder, then rename)."""
         arrays = {"count": np.int64(self.count), "sum": self.sum, "sum_outer": self.sum_outer}
         arrays.update({f"meta_{k}": np.array(str(v)) for k, v in meta.items()})

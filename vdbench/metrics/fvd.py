@@ -54,7 +54,9 @@ class I3DFeatures:
 
         self.device = torch.device(device)
         self.model = model if model is not None else load_i3d(device=self.device)
-        self.model = self.model.to(memory_format=torch.channels_last_3d)
+        # torch's stub for Module.to lacks the memory_format form that Module.to documents.
+        self.model = self.model.to(  # type: ignore[call-overload]
+            memory_format=torch.channels_last_3d)
 
     network = NETWORK
     preprocessing = PREPROCESSING

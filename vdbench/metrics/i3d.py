@@ -49,7 +49,8 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
 
 def _pad_same(x: torch.Tensor, kernel, stride, value: float = 0.0) -> torch.Tensor:
     pads: list[int] = []
-    for size, k, s in zip(reversed(x.shape[2:]), reversed(kernel), reversed(stride)):
+    for size, k, s in zip(reversed(x.shape[2:]), reversed(kernel), reversed(stride),
+                           strict=True):
         pads.extend(same_padding(size, k, s))
     return F.pad(x, pads, value=value) if any(pads) else x
 
@@ -57,10 +58,10 @@ def _pad_same(x: torch.Tensor, kernel, stride, value: float = 0.0) -> torch.Tens
 def max_pool_same(x: torch.Tensor, kernel, stride) -> torch.Tensor:
     """TF 'SAME' max-pool. Where the padding is (p, p) or (p, p + 1) on every axis, torch's
     implicit −inf padding with ceil_mode reproduces it without materialising a padded copy."""
-    pads = [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], kernel, stride)]
+    pads = [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], kernel, stride, strict=True)]
     before = [b for b, _ in pads]
-    out = [math.ceil(n / s) for n, s in zip(x.shape[2:], stride)]
-    if all(a - b in (0, 1) and 2 * b <= k for (b, a), k in zip(pads, kernel)):
+    out = [math.ceil(n / s) for n, s in zip(x.shape[2:], stride, strict=True)]
+    if all(a - b in (0, 1) and 2 * b <= k for (b, a), k in zip(pads, kernel, strict=True)):
         y = F.max_pool3d(x, kernel, stride, before, ceil_mode=True)
         if list(y.shape[2:]) == out:
             return y
@@ -88,7 +89,8 @@ class Unit3D(nn.Module):
         self.weight = nn.Parameter(torch.empty(c_out, c_in, *self.kernel), requires_grad=False)
         self.bias = nn.Parameter(torch.zeros(c_out), requires_grad=False)
         # Odd kernels at stride 1 pad symmetrically: let the conv do it, no copy.
-        self.symmetric = all(s == 1 and k % 2 == 1 for k, s in zip(self.kernel, self.stride))
+        self.symmetric = all(s == 1 and k % 2 == 1 for k, s in zip(self.kernel, self.stride,
+                                                                           strict=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.symmetric:
@@ -104,7 +106,7 @@ class InceptionBlock(nn.Module):
     def __init__(self, c_in: int, channels: tuple[int, ...]):
         super().__init__()
         b0, b1a, b1b, b2a, b2b, b3 = channels
-        self.split = (b0, b1a, b2a)
+        self.split = [b0, b1a, b2a]
         self.reduce = Unit3D(c_in, b0 + b1a + b2a)  # Branch_0, Branch_1/0a, Branch_2/0a fused.
         self.branch_1 = Unit3D(b1a, b1b, (3, 3, 3))
         self.branch_2 = Unit3D(b2a, b2b, (3, 3, 3))

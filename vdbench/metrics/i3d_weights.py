@@ -21,10 +21,11 @@ import numpy as np
 import torch
 
 from vdbench.metrics import cache
-from vdbench.metrics.atomic import atomic_path
 from vdbench.metrics.errors import WeightsUnavailableError
 from vdbench.metrics.i3d import BN_EPSILON, MIXED_CHANNELS, InceptionI3d
 from vdbench.metrics.safe_pickle import load_numpy_tree
+from vdbench.util.atomic import atomic_path
+from vdbench.util.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,6 @@ NUM_TENSORS = 2 + 4 * (3 + 9 * 6)  # logits kernel+bias; 57 units × (kernel, β
 
 def weights_path() -> Path:
     return cache.weights_dir() / WEIGHTS_FILE
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _download_archive(dest: Path) -> Path:
@@ -68,10 +65,10 @@ def _download_archive(dest: Path) -> Path:
 
 
 def _read_member(archive: Path) -> bytes:
-    data = archive.read_bytes()
-    if _sha256(data) != ARCHIVE_SHA256:
+    digest = file_sha256(archive)
+    if digest != ARCHIVE_SHA256:
         raise WeightsUnavailableError(
-            f"{archive}: sha256 {_sha256(data)} differs from the pinned {ARCHIVE_SHA256}; "
+            f"{archive}: sha256 {digest} differs from the pinned {ARCHIVE_SHA256}; "
             "delete the file and fetch again"
         )
     with tarfile.open(archive, "r:gz") as tar:
@@ -79,7 +76,7 @@ def _read_member(archive: Path) -> bytes:
         if member is None:
             raise WeightsUnavailableError(f"{archive}: has no {MEMBER}")
         payload = member.read()
-    if _sha256(payload) != MEMBER_SHA256:
+    if hashlib.sha256(payload).hexdigest() != MEMBER_SHA256:
         raise WeightsUnavailableError(f"{archive}: {MEMBER} has an unexpected sha256")
     return payload
 
@@ -130,7 +127,8 @@ def _set(unit, weight: torch.Tensor, bias: torch.Tensor) -> None:
     unit.bias.data.copy_(bias)
 
 
-def load_i3d(path: Path | None = None, device: str | torch.device = "cpu") -> InceptionI3d:
+def load_i3d(path: str | Path | None = None,
+             device: str | torch.device = "cpu") -> InceptionI3d:
     """The I3D with TF-Hub weights, in eval mode; fetches them on first use."""
     from safetensors.torch import load_file
 

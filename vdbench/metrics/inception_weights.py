@@ -14,7 +14,6 @@ no torchvision; we then import that one module without running the package ``__i
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import io
@@ -28,6 +27,7 @@ import torch
 from vdbench.metrics import cache
 from vdbench.metrics.errors import InputError, WeightsUnavailableError
 from vdbench.metrics.weights_download import download
+from vdbench.util.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def weights_path() -> Path:
 
 
 def _check_hash(path: Path) -> None:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     if not digest.startswith(SHA256_PREFIX):
         raise WeightsUnavailableError(f"{path}: sha256 {digest} does not start with "
                                       f"{SHA256_PREFIX}; delete the file and fetch again")
@@ -67,7 +67,8 @@ def fetch_inception_weights(force: bool = False) -> Path:
 def fidelity_inception_class():
     """torch-fidelity's FeatureExtractorInceptionV3 (see the module docstring for the import)."""
     name = "torch_fidelity.feature_extractor_inceptionv3"
-    if importlib.util.find_spec("torch_fidelity") is None:
+    spec = importlib.util.find_spec("torch_fidelity")
+    if spec is None:
         raise WeightsUnavailableError(f"the Inception metrics need {INSTALL_HINT}")
     try:
         return importlib.import_module(name).FeatureExtractorInceptionV3
@@ -76,7 +77,6 @@ def fidelity_inception_class():
         for mod in [m for m in sys.modules if m == "torch_fidelity" or
                     m.startswith("torch_fidelity.")]:
             del sys.modules[mod]  # drop what the failed package import left half-initialised
-        spec = importlib.util.find_spec("torch_fidelity")
         sys.modules["torch_fidelity"] = importlib.util.module_from_spec(spec)  # __init__ not run
         return importlib.import_module(name).FeatureExtractorInceptionV3
 

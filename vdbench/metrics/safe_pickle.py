@@ -17,7 +17,7 @@ from vdbench.metrics.errors import InputError
 try:  # numpy >= 2 moved the module; pickles written by numpy 1 name the old path.
     from numpy._core.multiarray import _reconstruct
 except ImportError:  # pragma: no cover - numpy 1
-    from numpy.core.multiarray import _reconstruct
+    from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]  # same function
 
 _ALLOWED = {
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,

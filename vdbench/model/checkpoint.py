@@ -13,13 +13,8 @@ weights file has the recorded sha256, so a run killed mid-write resumes from the
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import os
 import re
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,34 +23,14 @@ from torch import nn
 
 from vdbench.model.configs import ModelConfig
 from vdbench.model.errors import CheckpointError, ConfigError
+from vdbench.util.atomic import atomic_path, atomic_write_text
+from vdbench.util.hashing import file_sha256
 
 FORMAT = "vdbench-checkpoint/1"
 _SIDECAR = re.compile(r"^ckpt-(\d{8})\.json$")
 # Sections that define the network and its outputs; a checkpoint only loads into a config that
 # agrees on all of them.
 ARCH_SECTIONS = ("video", "unet", "diffusion")
-
-
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -97,11 +72,11 @@ def save_checkpoint(run_dir: str | Path, step: int, config: ModelConfig,
     sidecar = sidecar_path(run_dir, step)
     weights = sidecar.with_suffix(".safetensors")
     flat = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    _atomic_write(weights, lambda tmp: save_file(flat, tmp, metadata={"format": FORMAT}))
+    with atomic_path(weights) as tmp:
+        save_file(flat, str(tmp), metadata={"format": FORMAT})
     meta = {"format": FORMAT, "step": step, "config": config.to_dict(),
-            "weights": weights.name, "sha256": _sha256(weights), **(extra or {})}
-    text = json.dumps(meta, indent=2, sort_keys=True)
-    _atomic_write(sidecar, lambda tmp: Path(tmp).write_text(text))
+            "weights": weights.name, "sha256": file_sha256(weights), **(extra or {})}
+    atomic_write_text(sidecar, json.dumps(meta, indent=2, sort_keys=True))
     return sidecar
 
 
@@ -134,7 +109,7 @@ def _read_sidecar(sidecar: Path) -> dict[str, Any]:
 def _verified(sidecar: Path) -> bool:
     weights = sidecar.with_suffix(".safetensors")
     try:
-        return weights.is_file() and _read_sidecar(sidecar).get("sha256") == _sha256(weights)
+        return weights.is_file() and _read_sidecar(sidecar).get("sha256") == file_sha256(weights)
     except CheckpointError:
         return False
 
@@ -170,7 +145,7 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     sidecar = resolve_checkpoint(path)
     meta = _read_sidecar(sidecar)
     weights = sidecar.with_suffix(".safetensors")
-    if not weights.is_file() or meta.get("sha256") != _sha256(weights):
+    if not weights.is_file() or meta.get("sha256") != file_sha256(weights):
         raise CheckpointError(f"{weights} is missing or does not match the sha256 in {sidecar}")
     return load_file(str(weights)), meta
 

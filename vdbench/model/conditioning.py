@@ -22,14 +22,13 @@ import torch.nn.functional as F
 
 from vdbench.model.denoiser import Denoiser
 from vdbench.model.errors import ConditioningInputError
-from vdbench.model.samplers import (StepScalars, add_noise, posterior_mean, scalar_alpha_sigma,
-                            step_variance)
-from vdbench.model.schedule import alpha_sigma, append_dims
+from vdbench.model.samplers import StepScalars, add_noise, posterior_mean, step_variance
+from vdbench.model.schedule import alpha_sigma, append_dims, scalar_alpha_sigma
 
 METHODS = ("none", "replacement", "replacement-posterior", "reconstruction")
 
 
-def check_video(x: torch.Tensor, *, what: str, channels: int, size: tuple[int, int],
+def check_video(x: torch.Tensor, *, what: str, channels: int, size: Sequence[int],
                 frames: int | None = None, value_range: tuple[float, float] | None = None) -> None:
     """Raise ConditioningInputError unless x is [B, C, T, H, W] with the given C, (H, W), T and
     value range."""
@@ -95,6 +94,8 @@ class Replacement:
         eps = noise().to(z_s)[:, :, frames]  # full draw keeps every sample's stream aligned
         x_a = self.x_a.to(z_s)
         if self.posterior and z_t is not None:
+            if logsnr_t is None:
+                raise ConditioningInputError("posterior replacement needs logsnr_t with z_t")
             step = StepScalars(logsnr_t, logsnr_s)
             mean = posterior_mean(z_t[:, :, frames], x_a, step)  # eq. 3 with x = x^a
             z_a = add_noise(mean, math.sqrt(step_variance(step, 0.0)), lambda: eps)
@@ -140,7 +141,7 @@ class LowResObservation:
 
     def residual(self, x_hat: torch.Tensor) -> torch.Tensor:
         x_sel = x_hat if self.frames is None else x_hat[:, :, list(self.frames)]
-        return self.x_a.to(x_hat) - downsample(x_sel, tuple(self.x_a.shape[-2:]))
+        return self.x_a.to(x_hat) - downsample(x_sel, (self.x_a.shape[-2], self.x_a.shape[-1]))
 
 
 class ReconstructionGuidance:
@@ -212,7 +213,7 @@ def condition(denoiser: Denoiser, *, method: str, x_a: torch.Tensor, frames: Seq
         raise ConditioningInputError(f"unknown conditioning {method!r}; choose from {METHODS}")
     if not w_r >= 0:
         raise ConditioningInputError(f"reconstruction guidance weight w_r must be >= 0, got {w_r}")
-    observations = [] if lowres is None else [lowres]
+    observations: list[FrameObservation | LowResObservation] = [] if lowres is None else [lowres]
     if method == "none":
         return (ReconstructionGuidance(denoiser, observations, w_r) if observations
                 else denoiser), None

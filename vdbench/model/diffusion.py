@@ -19,8 +19,10 @@ from vdbench.model.configs import DiffusionConfig, ModelConfig
 from vdbench.model.schedule import CosineSchedule, alpha_sigma, append_dims
 
 
-def _alpha_sigma_like(logsnr: torch.Tensor, ref: torch.Tensor):
-    alpha, sigma = alpha_sigma(torch.as_tensor(logsnr, device=ref.device).to(torch.float64))
+def _alpha_sigma_like(logsnr: torch.Tensor | float,
+                      ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    # float64 before the sigmoid: a float λ is never rounded to float32 on the way.
+    alpha, sigma = alpha_sigma(torch.as_tensor(logsnr, dtype=torch.float64, device=ref.device))
     return append_dims(alpha, ref.ndim).to(ref.dtype), append_dims(sigma, ref.ndim).to(ref.dtype)
 
 
@@ -60,8 +62,9 @@ def x_from_eps(z_t: torch.Tensor, logsnr: torch.Tensor, eps: torch.Tensor) -> to
     return (z_t - sigma * eps) / alpha
 
 
-def eps_from_x(z_t: torch.Tensor, logsnr: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """ε = (z_t − α·x)/σ (the ε used by eqs. 5 and 6)."""
+def eps_from_x(z_t: torch.Tensor, logsnr: torch.Tensor | float,
+               x: torch.Tensor) -> torch.Tensor:
+    """ε = (z_t − α·x)/σ, inverting x̂ = (z_t − σ·ε̂)/α (the ε̂ used by eqs. 5 and 6)."""
     alpha, sigma = _alpha_sigma_like(logsnr, z_t)
     return (z_t - alpha * x) / sigma
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
 from vdbench.model.settings import SamplingSettings
+
+if TYPE_CHECKING:  # torch loads only when sampling starts
+    from vdbench.model.denoiser import Denoiser
 
 
 @dataclass(frozen=True)
@@ -62,11 +65,11 @@ def torch_dtype(settings: SamplingSettings):
 class LoadedModel:
     """A denoiser with what samplers need to know about it."""
 
-    denoiser: object
+    denoiser: Denoiser
     shape: tuple[int, int, int, int]  # (C, T, H, W) of one model window
     cond: str  # "none" | "class" | "text" (the network's conditioning)
     text_dim: int  # width D of the caption embeddings [B, L, D] (cond == "text"), else 0
-    defaults: dict  # SamplingSettings values: the checkpoint's ``sampling`` config or ORACLE_DEFAULTS
+    defaults: dict  # SamplingSettings values: the checkpoint's sampling config, or ORACLE_DEFAULTS
 
 
 def open_model(oracle: bool, checkpoint: Path | None, device: str) -> LoadedModel:
@@ -75,7 +78,7 @@ def open_model(oracle: bool, checkpoint: Path | None, device: str) -> LoadedMode
 
     if oracle == (checkpoint is not None):
         raise SamplerInputError("give exactly one of --oracle or --checkpoint PATH")
-    if oracle:
+    if checkpoint is None:  # the oracle
         from vdbench.model.oracle import GaussianVideoOracle
 
         model = GaussianVideoOracle.power_law()
@@ -223,17 +226,21 @@ def generate(denoiser, shape, req: SampleRequest, *, context=None, lowres=None, 
     out = []
     for lo in range(0, req.num_samples, req.batch_size):
         hi = min(lo + req.batch_size, req.num_samples)
-        pick = (lambda v: None if v is None else (v if v.shape[0] == 1 else v[lo:hi])
-                .expand(hi - lo, -1, -1, -1, -1).to(device=device, dtype=dtype))
+        def pick(v: torch.Tensor, lo: int = lo, hi: int = hi) -> torch.Tensor:
+            """Rows lo:hi of a per-sample video (a single row is shared by every sample)."""
+            rows = v if v.shape[0] == 1 else v[lo:hi]
+            return rows.expand(hi - lo, -1, -1, -1, -1).to(device=device, dtype=dtype)
+
         video = torch.zeros(hi - lo, channels, req.frames, height, width, dtype=dtype,
                             device=device)
         if context is not None:
             keys = [i * (req.interpolate_stride or 1) for i in range(given)]
             video[:, :, keys] = pick(context)
         batch_cond = None if cond is None else cond[lo:hi]
+        batch_lowres = None if lowres is None else pick(lowres)
         sample_window = _window_sampler(
             denoiser, req, shape=(channels, window, height, width),
-            seeds=all_seeds[lo:hi], lowres=pick(lowres), cond=batch_cond,
+            seeds=all_seeds[lo:hi], lowres=batch_lowres, cond=batch_cond,
             dtype=dtype, device=device, tick=tick)
         out.append(fill_video(sample_window, video=video, known=known, window=window,
                               starts=starts).cpu())

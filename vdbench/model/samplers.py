@@ -22,7 +22,8 @@ import torch
 
 from vdbench.model.denoiser import Denoiser
 from vdbench.model.errors import SamplerInputError
-from vdbench.model.schedule import CosineSchedule
+from vdbench.model.diffusion import eps_from_x
+from vdbench.model.schedule import CosineSchedule, log_sigma2, scalar_alpha_sigma
 
 
 class PerSampleNoise:
@@ -60,16 +61,6 @@ class StepScalars:
         return scalar_alpha_sigma(self.logsnr_s)
 
 
-def scalar_alpha_sigma(logsnr: float) -> tuple[float, float]:
-    """(α, σ) for a float λ: α² = sigmoid(λ), σ² = sigmoid(−λ)."""
-    return math.sqrt(1.0 / (1.0 + math.exp(-logsnr))), math.sqrt(1.0 / (1.0 + math.exp(logsnr)))
-
-
-def _log_sigma2(logsnr: float) -> float:
-    # log σ² = log sigmoid(−λ) = −softplus(λ)
-    return -(max(logsnr, 0.0) + math.log1p(math.exp(-abs(logsnr))))
-
-
 def time_grid(steps: int) -> list[float]:
     """Uniform t from 1 to 0 (steps + 1 points)."""
     if not isinstance(steps, int) or steps < 1:
@@ -90,20 +81,14 @@ def step_variance(step: StepScalars, gamma: float) -> float:
     """(σ̃²_{s|t})^{1−γ} (σ²_{t|s})^γ with σ̃² = (1 − e^{λt−λs})σ_s², σ²_{t|s} = (1 − e^{λt−λs})σ_t²
     (eqs. 1, 3, 4), interpolated in log space."""
     log_one_minus = math.log(-math.expm1(step.logsnr_t - step.logsnr_s))
-    log_var = log_one_minus + (1.0 - gamma) * _log_sigma2(step.logsnr_s) \
-        + gamma * _log_sigma2(step.logsnr_t)
+    log_var = log_one_minus + (1.0 - gamma) * log_sigma2(step.logsnr_s) \
+        + gamma * log_sigma2(step.logsnr_t)
     return math.exp(log_var)
 
 
 def add_noise(mean: torch.Tensor, std: float, noise: Callable[[], torch.Tensor]) -> torch.Tensor:
     """mean + std·ε with ε drawn from the per-sample noise source: the one noise-injection site."""
     return mean + std * noise().to(mean)
-
-
-def eps_from_x(z_t: torch.Tensor, x_hat: torch.Tensor, logsnr: float) -> torch.Tensor:
-    """ε̂ = (z_t − α x̂)/σ, inverting x̂ = (z_t − σ ε̂)/α (Section 2)."""
-    alpha, sigma = scalar_alpha_sigma(logsnr)
-    return (z_t - alpha * x_hat) / sigma
 
 
 class Replace(Protocol):
@@ -167,7 +152,7 @@ def langevin_step(denoiser: Denoiser, z_s: torch.Tensor, logsnr_s: float, *, con
                   delta: float, noise: PerSampleNoise) -> torch.Tensor:
     """z_s ← z_s − ½ δ σ_s ε̂(z_s) + √δ σ_s ε′  (eq. 5)."""
     _, sigma_s = scalar_alpha_sigma(logsnr_s)
-    eps_hat = eps_from_x(z_s, _denoise(denoiser, z_s, logsnr_s, cond), logsnr_s)
+    eps_hat = eps_from_x(z_s, logsnr_s, _denoise(denoiser, z_s, logsnr_s, cond))
     return add_noise(z_s - 0.5 * delta * sigma_s * eps_hat, math.sqrt(delta) * sigma_s, noise)
 
 

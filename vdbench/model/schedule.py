@@ -26,6 +26,17 @@ def alpha_sigma(logsnr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.sigmoid(logsnr).sqrt(), torch.sigmoid(-logsnr).sqrt()
 
 
+def scalar_alpha_sigma(logsnr: float) -> tuple[float, float]:
+    """:func:`alpha_sigma` for a float λ (the samplers' per-step scalars), computed in float64."""
+    alpha, sigma = alpha_sigma(torch.tensor(float(logsnr), dtype=torch.float64))
+    return alpha.item(), sigma.item()
+
+
+def log_sigma2(logsnr: float) -> float:
+    """log σ² = log sigmoid(−λ) = −softplus(λ), exact for large |λ| where σ² under/overflows."""
+    return -(max(logsnr, 0.0) + math.log1p(math.exp(-abs(logsnr))))
+
+
 @dataclass(frozen=True)
 class CosineSchedule:
     """λ(t) = −2·log tan(a·t + b), clipped to [logsnr_min, logsnr_max] (default [−20, 20])."""

@@ -40,7 +40,8 @@ class TrainState:
 def make_optimizer(net: nn.Module, config: ModelConfig) -> torch.optim.Optimizer:
     """Adam with decoupled weight decay (AdamW; plain Adam when weight_decay is 0)."""
     train = config.train
-    return torch.optim.AdamW(net.parameters(), lr=train.lr, betas=tuple(train.adam_betas),
+    beta1, beta2 = train.adam_betas
+    return torch.optim.AdamW(net.parameters(), lr=train.lr, betas=(beta1, beta2),
                              weight_decay=train.weight_decay)
 
 
@@ -53,7 +54,7 @@ def lr_at(step: int, config: ModelConfig) -> float:
 @torch.no_grad()
 def ema_update(ema: nn.Module, net: nn.Module, decay: float) -> None:
     """θ_ema ← decay·θ_ema + (1 − decay)·θ."""
-    ema_params = list(ema.parameters())
+    ema_params: list[torch.Tensor] = list(ema.parameters())
     torch._foreach_lerp_(ema_params, [p.detach() for p in net.parameters()], 1.0 - decay)
 
 

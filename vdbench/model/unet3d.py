@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vdbench.model.attention import AttentionPool, SpatialAttention, TemporalAttention, temporal_mask
+from vdbench.model.attention import (AttentionPool, SpatialAttention, TemporalAttention,
+                                     temporal_mask)
 from vdbench.model.configs import ModelConfig, UNetConfig, VideoConfig
 
 
@@ -53,7 +54,7 @@ class ResBlock(nn.Module):
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         nn.init.zeros_(self.conv2.weight)  # the residual branch starts at zero
-        nn.init.zeros_(self.conv2.bias)
+        nn.init.zeros_(self.conv2.get_parameter("bias"))
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, h: torch.Tensor, emb: torch.Tensor, ctx: FrameContext) -> torch.Tensor:
@@ -76,7 +77,7 @@ class Stage(nn.Module):
 
     def forward(self, h: torch.Tensor, emb: torch.Tensor, ctx: FrameContext) -> torch.Tensor:
         h = self.res(h, emb, ctx)
-        if self.spatial is not None:
+        if self.spatial is not None and self.temporal is not None:
             h = self.spatial(h)
             h = self.temporal(h, ctx.frames, ctx.allowed, ctx.positions)
         return h
@@ -155,7 +156,7 @@ class UNet3D(nn.Module):
     def __init__(self, config: ModelConfig | UNetConfig, video: VideoConfig | None = None):
         super().__init__()
         if isinstance(config, ModelConfig):
-            config, video = config.unet, config.video
+            video, config = config.video, config.unet
         video = video or VideoConfig()
         self.config, self.video = config, video
         self.levels = len(config.channel_mults)
@@ -170,9 +171,10 @@ class UNet3D(nn.Module):
         self.norm_out = nn.GroupNorm(config.norm_groups, widths[0])
         self.conv_out = nn.Conv2d(widths[0], video.channels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
-        nn.init.zeros_(self.conv_out.bias)
+        nn.init.zeros_(self.conv_out.get_parameter("bias"))
         # Activations are channels-last (see forward); weights too, or every call reorders them.
-        self.to(memory_format=torch.channels_last)
+        # (torch's stub for Module.to lacks the memory_format form that Module.to documents.)
+        self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     @staticmethod
     def _build_down(cfg: UNetConfig, widths: list[int], res: int):

@@ -3,8 +3,9 @@
 A protocol fixes everything that makes its numbers comparable (data, split, resolution, frame
 counts, sample counts, metrics, seeds) and carries the paper's sampler settings for it
 (``sampling``, Appendix A): they are the defaults of a run, the settings a protocol leaves out
-come from the checkpoint, and command-line options override both. Presets: `paper` (the exact published counts) and `quick` (a smoke-size run whose
-results are labelled and never mixed into paper tables).
+come from the checkpoint, and command-line options override both. Presets: `paper` (the exact
+published counts) and `quick` (a smoke-size run whose results are labelled and never mixed into
+paper tables).
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ KINETICS600 = Protocol(
     sampling=dict(LANGEVIN, steps=128, gamma=0.0, conditioning="reconstruction", w_r=9.0),
     notes="50,000 test clips drawn with a fixed seed without replacement; the same random "
           "16-frame subsequence conditions the model and defines the ground truth. Option "
-          "--with-replacement reproduces the evaluation of [33, 14] (FVD 16.2 → 16.9 in the paper).",
+          "--with-replacement reproduces the evaluation of [33, 14] (FVD 16.2 → 16.9 in the "
+          "paper).",
     quick=dict(QUICK, samples_per_clip=1, num_clips=64),
 )
 

@@ -1,4 +1,5 @@
-"""The paper's Tables 1–6 (vdbench/reporting/paper/*.csv, shipped as package data) joined with our runs' result records.
+"""The paper's Tables 1–6 (vdbench/reporting/paper/*.csv, shipped as package data) joined with
+our runs' result records.
 
 Tables are built from result JSON records, never from printed output. Runs with the `quick`
 preset are smoke tests: they are left out unless asked for, and then labelled as such.

@@ -88,7 +88,8 @@ class BairTFRecords(VideoDataset):
 def frames_from_features(features: dict[str, list[bytes]], camera: str, where: str
                          ) -> np.ndarray:
     """Frames ``{t}/{camera}/encoded``, t = 0, 1, ... while present, as uint8 [T, 64, 64, 3]."""
-    frames, size = [], int(np.prod(FRAME_SHAPE))
+    frames: list[np.ndarray] = []
+    size = int(np.prod(FRAME_SHAPE))
     while (key := f"{len(frames)}/{camera}/encoded") in features:
         values = features[key]
         if len(values) != 1 or len(values[0]) != size:

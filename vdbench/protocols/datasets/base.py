@@ -224,15 +224,16 @@ class Selection(VideoDataset):
         if self.frames is None:
             clips = self.dataset.iter_clips(videos)
             return clips if step == 1 else (clip[::step] for clip in clips)
-        span = window_span(self.frames, step)
+        frames = self.frames
+        span = window_span(frames, step)
 
         def start_of(j: int, length: int) -> int:
             if length < span:
-                skip = "" if step == 1 else f" ({self.frames} at frameskip {step})"
+                skip = "" if step == 1 else f" ({frames} at frameskip {step})"
                 raise InputError(f"{self.dataset.locate(videos[j])}: has {length} frames, "
                                  f"{span} needed{skip}")
             occurrence = int(self._occurrence[ks[j]])
-            return window_start(length, self.frames, self.seed, videos[j], occurrence, step)
+            return window_start(length, frames, self.seed, videos[j], occurrence, step)
 
         # Readers cut contiguous windows; the span is read whole and every step-th frame kept.
         windows = self.dataset.iter_windows(videos, span, start_of)

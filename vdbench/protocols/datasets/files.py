@@ -13,6 +13,7 @@ frame and slicing, at a fraction of the cost for 10-second Kinetics clips.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -73,4 +74,4 @@ class VideoFiles(VideoDataset):
     def iter_windows(self, indices: Sequence[int], frames: int,
                      start_of: Callable[[int, int], int]) -> Iterator[np.ndarray]:
         for j, i in enumerate(indices):
-            yield self.read_window(int(i), frames, lambda length, j=j: start_of(j, length))
+            yield self.read_window(int(i), frames, partial(start_of, j))

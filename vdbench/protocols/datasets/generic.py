@@ -10,10 +10,10 @@ problem (missing file, truncated video, inconsistent shapes, too few frames) is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, overload
 
 import numpy as np
 
@@ -23,7 +23,14 @@ from vdbench.protocols.datasets.base import VideoDataset
 VIDEO_SUFFIXES = (".mp4", ".avi", ".gif", ".webm", ".mov", ".mkv")
 
 
-def iter_frames(path: Path, keep=None) -> Iterator[Optional[np.ndarray]]:
+@overload
+def iter_frames(path: Path) -> Iterator[np.ndarray]: ...
+@overload
+def iter_frames(path: Path, keep: Callable[[int], bool]) -> Iterator[Optional[np.ndarray]]: ...
+
+
+def iter_frames(path: Path, keep: Callable[[int], bool] | None = None
+                ) -> Iterator[Optional[np.ndarray]]:
     """Frames of a video file one at a time as uint8 [H, W, 3] (PyAV), for streaming readers.
 
     With ``keep`` (a predicate on the frame number) frames it rejects are decoded but yield None

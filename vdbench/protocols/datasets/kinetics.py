@@ -60,7 +60,7 @@ def read_annotations(path: Path, split: Optional[str]) -> list[dict]:
         if absent:
             raise InputError(f"{path}: not a Kinetics annotation CSV; columns {absent} missing "
                              f"(has {columns})")
-        wanted = _SPLIT_ALIASES.get(split, split)
+        wanted = None if split is None else _SPLIT_ALIASES.get(split, split)
         rows = []
         for n, row in enumerate(reader, 2):
             if wanted and "split" in columns and \

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -92,7 +93,7 @@ class TfdsVideos(VideoDataset):
     def _stream(self, start: int, stop: int) -> Iterator[np.ndarray]:
         """Videos ``start..stop-1`` in stored order, across the parts of a split union."""
         offset = 0
-        for part, count in zip(self._parts, self._counts):
+        for part, count in zip(self._parts, self._counts, strict=True):
             lo, hi = max(start - offset, 0), min(stop - offset, count)
             if lo < hi:
                 yield from self._stream_part(part, lo, hi)
@@ -120,11 +121,11 @@ class TfdsVideos(VideoDataset):
     def iter_clips(self, indices: Sequence[int]) -> Iterator[np.ndarray]:
         """Ascending indices are read in one pass over the files; others one by one."""
         indices = [int(i) for i in indices]
-        if not indices or any(b < a for a, b in zip(indices, indices[1:])):
+        if not indices or any(b < a for a, b in pairwise(indices)):
             yield from super().iter_clips(indices)
             return
         wanted = iter(indices)
-        target = next(wanted)
+        target: int | None = next(wanted)
         for i, video in enumerate(self._stream(indices[0], indices[-1] + 1), indices[0]):
             while target == i:  # an index may repeat (clips drawn with replacement)
                 yield self._transform(video, self.locate(i))

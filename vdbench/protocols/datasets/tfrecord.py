@@ -47,7 +47,7 @@ def masked_crc32c(data: bytes) -> int:
 def index_records(path: Path) -> list[tuple[int, int]]:
     """(data offset, data length) of every record in a TFRecord file."""
     size = path.stat().st_size
-    records = []
+    records: list[tuple[int, int]] = []
     with open(path, "rb") as f:
         pos = 0
         while pos < size:
@@ -97,6 +97,7 @@ def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
 def _fields(buf: memoryview):
     """(field number, wire type, value) of a message; length-delimited values as memoryviews."""
     pos = 0
+    value: int | memoryview
     while pos < len(buf):
         key, pos = _varint(buf, pos)
         number, wire = key >> 3, key & 7

@@ -97,16 +97,19 @@ def _case_insensitive_index(videos: Path) -> dict[str, Path]:
 def _resolve_all(videos: Path, entries: list[str]) -> tuple[list[Path], list[str]]:
     """Files of split-list entries and the entries not found. Names are matched without case
     as a fallback: lists and archive disagree on case (``HandStandPushups``)."""
-    found, missing, index = [], [], None
+    found: list[Path] = []
+    missing: list[str] = []
+    index: dict[str, Path] | None = None
     for entry in entries:
         path = videos / entry
         if not path.is_file():
             index = _case_insensitive_index(videos) if index is None else index
-            path = index.get(entry.lower())
-        if path is None:
-            missing.append(entry)
-        else:
-            found.append(path)
+            match = index.get(entry.lower())
+            if match is None:
+                missing.append(entry)
+                continue
+            path = match
+        found.append(path)
     return found, missing
 
 
