@@ -61,13 +61,20 @@ def test_splits_follow_the_official_lists(ucf_tree):
     assert every.files == train.files + test.files
 
 
-def test_clips_are_the_decoded_frames_fitted_to_64(ucf_tree):
-    dataset = UCF101Videos(ucf_tree, "train")
+@pytest.mark.parametrize("fit", ["squash", "crop"])
+def test_clips_are_the_decoded_frames_fitted_to_64(ucf_tree, fit):
+    dataset = UCF101Videos(ucf_tree, "train", fit=fit)
     clip = dataset.clip(1)
     assert clip.dtype == np.uint8 and clip.shape == (19, 64, 64, 3)
-    np.testing.assert_array_equal(clip, fit_frames(decode_video(dataset.files[1]), 64, "crop"))
-    original = fit_frames(_frames(19, seed=1), 64, "crop")  # what was encoded, before the codec
+    np.testing.assert_array_equal(clip, fit_frames(decode_video(dataset.files[1]), 64, fit))
+    original = fit_frames(_frames(19, seed=1), 64, fit)  # what was encoded, before the codec
     assert np.abs(clip.astype(int) - original).mean() < 8  # lossy codec; RGB/BGR gives ~40
+    assert dataset.describe()["fit"] == fit
+
+
+def test_the_default_fit_is_the_papers_tfds_squash(ucf_tree):
+    assert UCF101Videos(ucf_tree, "test").fit == "squash"
+    assert open_dataset("ucf101", ucf_tree, "test").describe()["fit"] == "squash"
 
 
 def test_crop_drops_the_side_bands_and_squash_keeps_them(ucf_tree):

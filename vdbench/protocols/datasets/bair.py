@@ -80,6 +80,9 @@ class BairTFRecords(VideoDataset):
             raise InputError(f"{where}: not a tf.train.Example ({err})") from err
         return frames_from_features(features, self.camera, where)
 
+    def data_files(self, indices) -> tuple[Path, list[Path]]:
+        return self.root, [self._records[int(i)][0] for i in indices]
+
     def describe(self) -> dict:
         return {"dataset": "bair_softmotion30_44k", "split": self.split, "videos": len(self),
                 "files": [str(f) for f in self.files], "camera": self.camera}

@@ -197,6 +197,9 @@ class ArrayVideos(VideoDataset):
     def _read(self, i: int) -> np.ndarray:
         return np.array(self.array[i])
 
+    def data_files(self, indices) -> tuple[Path, list[Path]]:
+        return self.path.parent, [self.path]
+
 
 def open_videos(path: str | Path, size: Optional[int] = None, fit: str = "crop"
                 ) -> VideoDataset:
