@@ -14,6 +14,15 @@ from vdbench.metrics.errors import WeightsUnavailableError
 log = logging.getLogger(__name__)
 
 
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def download(url: str, dest: Path, what: str, timeout: float = 60.0) -> Path:
     """``url`` → ``dest`` (temp file, then rename); logs the sha256 of what arrived."""
     log.info("Downloading %s from %s", what, url)
