@@ -7,7 +7,7 @@ import json
 import click
 
 from vdbench.cli.common import input_options, network_options, one_line_errors, set_threads
-from vdbench.protocols.datasets import DATASETS
+from vdbench.protocols.datasets import DATASETS, READERS
 
 VALUE_RANGE = click.Choice(["0-255", "0-1", "-1-1"])
 
@@ -98,7 +98,9 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
 @input_options
 @network_options()
 @click.option("--data-dir", default=None, type=click.Path(file_okay=False),
-              help=f"Read INPUT as a dataset name ({', '.join(DATASETS)}) from this folder.")
+              help="Read INPUT as a dataset name ("
+                   f"{', '.join(n for n, r in READERS.items() if r.needs_data_dir)}) from this "
+                   "folder.")
 @click.option("--split", default="train", show_default=True, help="Dataset split (--data-dir).")
 @click.option("--clips", default=None, type=click.IntRange(min=2),
               help="Dataset clips to use (--data-dir; default: every video once).")

@@ -16,6 +16,7 @@ frame size is an error, not a resize.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,7 @@ class BairTFRecords(VideoDataset):
             raise InputError(f"{where}: not a tf.train.Example ({err})") from err
         return frames_from_features(features, self.camera, where)
 
-    def data_files(self, indices) -> tuple[Path, list[Path]]:
+    def data_files(self, indices: Sequence[int]) -> tuple[Path, list[Path]]:
         return self.root, [self._records[int(i)][0] for i in indices]
 
     def describe(self) -> dict:

@@ -297,7 +297,7 @@ class Selection(VideoDataset):
     def fingerprint(self, indices: Optional[Sequence[int]] = None) -> str:
         """The fingerprint of the files this selection reads (see the module docstring)."""
         chosen = self.indices if indices is None else self.indices[np.asarray(indices, int)]
-        return self.dataset.fingerprint(chosen)
+        return self.dataset.fingerprint(chosen.tolist())
 
     def describe(self) -> dict:
         return {**self.dataset.describe(), "clips": len(self), "frames": self.frames,

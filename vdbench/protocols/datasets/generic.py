@@ -10,7 +10,7 @@ problem (missing file, truncated video, inconsistent shapes, too few frames) is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -197,7 +197,7 @@ class ArrayVideos(VideoDataset):
     def _read(self, i: int) -> np.ndarray:
         return np.array(self.array[i])
 
-    def data_files(self, indices) -> tuple[Path, list[Path]]:
+    def data_files(self, indices: Sequence[int]) -> tuple[Path, list[Path]]:
         return self.path.parent, [self.path]
 
 

@@ -10,7 +10,9 @@ never reported as BAIR; it exists so that the harness runs end to end with no do
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -138,7 +140,7 @@ class ShapesDataset(VideoDataset):
                 "videos": self.num_videos, "size": self.size, "frames": self.frames,
                 "turn_prob": self.turn_prob}
 
-    def fingerprint(self, indices=None) -> str:
+    def fingerprint(self, indices: Optional[Sequence[int]] = None) -> str:
         """Made in code, read from no file: its generator's parameters (video ``i`` is a pure
         function of them and ``i``)."""
         return fingerprint_params(self.describe())

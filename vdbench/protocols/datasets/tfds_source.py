@@ -133,7 +133,7 @@ class TfdsVideos(VideoDataset):
             if target is None:
                 return
 
-    def data_files(self, indices) -> tuple[Path, list[Path]]:
+    def data_files(self, indices: Sequence[int]) -> tuple[Path, list[Path]]:
         """The dataset's metadata and every shard file of the split's parts (which shard holds
         a given example is not looked up: all of them count)."""
         shards = sorted(p for p in self.path.iterdir()
