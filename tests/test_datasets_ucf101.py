@@ -1,14 +1,19 @@
 """UCF101 readers on tiny datasets in the real formats: a UCF-101/ tree of .avi files written with
 PyAV beside official-style split lists, and a TFDS ucf101 dataset in its on-disk format."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+from PIL import Image
 
+from vdbench.engine.protocol_data import open_protocol_data
 from vdbench.metrics.errors import InputError
 from vdbench.protocols.datasets import open_dataset
+from vdbench.protocols.datasets.base import choose_indices, window_start
+from vdbench.protocols.registry import get_protocol
 from vdbench.protocols.datasets.generic import decode_video
 from vdbench.protocols.datasets.spatial import fit_frames
 from vdbench.protocols.datasets.ucf101 import UCF101Videos, open_ucf101, ucf101_tfds
@@ -61,13 +66,20 @@ def test_splits_follow_the_official_lists(ucf_tree):
     assert every.files == train.files + test.files
 
 
-def test_clips_are_the_decoded_frames_fitted_to_64(ucf_tree):
-    dataset = UCF101Videos(ucf_tree, "train")
+@pytest.mark.parametrize("fit", ["squash", "crop"])
+def test_clips_are_the_decoded_frames_fitted_to_64(ucf_tree, fit):
+    dataset = UCF101Videos(ucf_tree, "train", fit=fit)
     clip = dataset.clip(1)
     assert clip.dtype == np.uint8 and clip.shape == (19, 64, 64, 3)
-    np.testing.assert_array_equal(clip, fit_frames(decode_video(dataset.files[1]), 64, "crop"))
-    original = fit_frames(_frames(19, seed=1), 64, "crop")  # what was encoded, before the codec
+    np.testing.assert_array_equal(clip, fit_frames(decode_video(dataset.files[1]), 64, fit))
+    original = fit_frames(_frames(19, seed=1), 64, fit)  # what was encoded, before the codec
     assert np.abs(clip.astype(int) - original).mean() < 8  # lossy codec; RGB/BGR gives ~40
+    assert dataset.describe()["fit"] == fit
+
+
+def test_the_default_fit_is_the_papers_tfds_squash(ucf_tree):
+    assert UCF101Videos(ucf_tree, "test").fit == "squash"
+    assert open_dataset("ucf101", ucf_tree, "test").describe()["fit"] == "squash"
 
 
 def test_crop_drops_the_side_bands_and_squash_keeps_them(ucf_tree):
@@ -177,3 +189,98 @@ def test_tfds_missing_config_names_the_expected_folder(tmp_path):
     with pytest.raises(InputError, match=r"ucf101/ucf101_1_256/<version>/dataset_info.json.*"
                                          r"tfds build ucf101 --config ucf101_1_256"):
         ucf101_tfds(tmp_path)
+
+
+# --- the ucf101 paper protocol: all 13,320 videos, frames squashed as TFDS does ----------------
+
+@pytest.fixture(scope="module")
+def full_size_index(tmp_path_factory):
+    """The release's shape without its bytes: 13,320 empty .avi files in 101 class folders and
+    fold-1 lists of 9,537 train + 3,783 test videos. Empty files cannot be decoded, so whatever
+    works on this tree reads no video."""
+    root = tmp_path_factory.mktemp("ucf-index")
+    classes = [f"Class{c:03d}" for c in range(101)]
+    entries = [f"{classes[k % 101]}/v_{classes[k % 101]}_g{k // 101 // 7 + 1:02d}_c"
+               f"{k // 101 % 7 + 1:02d}.avi" for k in range(13_320)]
+    for c in classes:
+        (root / "UCF-101" / c).mkdir(parents=True)
+    for entry in entries:
+        (root / "UCF-101" / entry).touch()
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir()
+    (lists / "classInd.txt").write_text("".join(f"{n} {c}\n" for n, c in enumerate(classes, 1)))
+    (lists / "trainlist01.txt").write_text("".join(f"{e} 1\n" for e in entries[:9_537]))
+    (lists / "testlist01.txt").write_text("".join(f"{e}\n" for e in entries[9_537:]))
+    return root, entries
+
+
+def test_paper_preset_draws_10000_clips_from_all_13320_videos(full_size_index):
+    root, entries = full_size_index
+    protocol = get_protocol("ucf101")
+    assert (protocol.split, protocol.fit, protocol.num_clips) == ("all", "squash", 10_000)
+    clips, truth = open_protocol_data(protocol, str(root))
+    assert truth is clips and len(clips) == 10_000
+    indices = clips.indices
+    assert len(set(indices.tolist())) == 10_000 and 0 <= indices.min() and indices.max() < 13_320
+    assert indices.tolist() == choose_indices(13_320, 10_000, protocol.seed).tolist()
+    described = clips.describe()
+    assert (described["split"], described["videos"], described["fit"]) == ("all", 13_320,
+                                                                          "squash")
+    assert [clips.locate(k) for k in (0, 9_999)] == [
+        str(root / "UCF-101" / entries[indices[0]]), str(root / "UCF-101" / entries[indices[-1]])]
+    assert len(clips.fingerprint()) == 64  # 10,000 stats of empty files: nothing decoded
+    # trainlist01 alone is 9,537 videos: too few for 10,000 clips without replacement
+    with pytest.raises(InputError, match="10000 clips requested without replacement, the "
+                                         "dataset has 9537"):
+        open_protocol_data(dataclasses.replace(protocol, split="train"), str(root))
+
+
+def _pil_fit(frame: np.ndarray, fit: str, size: int = 64) -> np.ndarray:
+    """An independent square fit with PIL (antialiased bilinear): the whole frame (squash) or
+    its centre square (crop)."""
+    image = Image.fromarray(frame)
+    if fit == "crop":
+        h, w = frame.shape[:2]
+        side = min(h, w)
+        image = image.crop(((w - side) // 2, (h - side) // 2, (w + side) // 2, (h + side) // 2))
+    return np.asarray(image.resize((size, size), Image.BILINEAR))
+
+
+@pytest.fixture(scope="module")
+def wide_tree(tmp_path_factory):
+    """One 72x120 (5:3) video of 18 frames: squash and crop differ by a lot on it."""
+    root = tmp_path_factory.mktemp("ucf-wide")
+    (root / "UCF-101" / "YoYo").mkdir(parents=True)
+    write_video(root / "UCF-101" / "YoYo" / "v_YoYo_g01_c01.avi", _frames(18, seed=5, h=72,
+                                                                           w=120))
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir()
+    (lists / "classInd.txt").write_text("1 YoYo\n")
+    (lists / "trainlist01.txt").write_text("YoYo/v_YoYo_g01_c01.avi 1\n")
+    (lists / "testlist01.txt").write_text("")
+    return root
+
+
+@pytest.mark.parametrize("fit", ["squash", "crop"])
+def test_protocol_fit_squash_and_crop_against_pil(wide_tree, fit):
+    protocol = dataclasses.replace(get_protocol("ucf101"), num_clips=1).with_fit(fit)
+    assert protocol.preset == ("custom" if fit == "crop" else "paper")  # crop leaves the paper
+    clips, _ = open_protocol_data(protocol, str(wide_tree))
+    (clip,) = clips.batches(1)
+    video = decode_video(wide_tree / "UCF-101" / "YoYo" / "v_YoYo_g01_c01.avi")
+    start = window_start(len(video), 16, protocol.seed, 0)  # the seeded window of video 0
+    decoded = video[start:start + 16]
+    expected = np.stack([_pil_fit(frame, fit) for frame in decoded])
+    diff = np.abs(clip[0].astype(int) - expected)
+    assert clip.shape == (1, 16, 64, 64, 3) and diff.max() <= 1 and diff.mean() < 0.2
+    other = np.stack([_pil_fit(frame, "crop" if fit == "squash" else "squash")
+                      for frame in decoded])
+    assert np.abs(clip[0].astype(int) - other).mean() > 10  # the two fits really differ here
+    assert clips.describe()["fit"] == fit  # in the data description: cache key and record
+
+
+def test_fit_that_cannot_apply_is_refused():
+    with pytest.raises(InputError, match="fit 'crop' does not apply to protocol bair"):
+        get_protocol("bair").with_fit("crop")
+    with pytest.raises(InputError, match="unknown fit 'stretch'"):
+        dataclasses.replace(get_protocol("ucf101"), fit="stretch")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from vdbench.cli.common import one_line_errors
+from vdbench.protocols.datasets import get_reader
 
 
 @click.group()
@@ -13,7 +14,7 @@ def data():
 
 
 @data.command("shapes")
-@click.option("--split", type=click.Choice(["train", "test"]), default="train")
+@click.option("--split", type=click.Choice(get_reader("shapes").splits), default="train")
 @click.option("--videos", default=2000, type=click.IntRange(min=1), help="Number of videos.")
 @click.option("--size", default=32, type=click.IntRange(min=8), help="Height = width.")
 @click.option("--frames", default=30, type=click.IntRange(min=1), help="Frames per video.")

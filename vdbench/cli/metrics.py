@@ -7,6 +7,7 @@ import json
 import click
 
 from vdbench.cli.common import input_options, network_options, one_line_errors, set_threads
+from vdbench.protocols.datasets import DATASETS, READERS
 
 VALUE_RANGE = click.Choice(["0-255", "0-1", "-1-1"])
 
@@ -97,7 +98,9 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
 @input_options
 @network_options()
 @click.option("--data-dir", default=None, type=click.Path(file_okay=False),
-              help="Read INPUT as a dataset name (ucf101, bair, kinetics600) from this folder.")
+              help="Read INPUT as a dataset name ("
+                   f"{', '.join(n for n, r in READERS.items() if r.needs_data_dir)}) from this "
+                   "folder.")
 @click.option("--split", default="train", show_default=True, help="Dataset split (--data-dir).")
 @click.option("--clips", default=None, type=click.IntRange(min=2),
               help="Dataset clips to use (--data-dir; default: every video once).")
@@ -123,8 +126,7 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
     from vdbench.metrics.networks import extractor_factory, network_label
 
     set_threads(threads)
-    if data_dir or (input_path in ("ucf101", "bair", "kinetics600")
-                    and not _Path(input_path).exists()):
+    if data_dir or (input_path in DATASETS and not _Path(input_path).exists()):
         source = dataset_source(input_path, data_dir, split, clips, frames or 16, seed)
     else:
         source = open_source(input_path, frames, clips_per_video)

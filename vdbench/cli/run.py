@@ -9,6 +9,7 @@ import click
 
 from vdbench.cli.common import one_line_errors, set_threads
 from vdbench.cli.sampling_options import sampling_options, split_list, take
+from vdbench.protocols.datasets.spatial import FITS
 
 
 def run_options(fn):
@@ -25,6 +26,10 @@ def run_options(fn):
         click.option("--frameskip", type=click.IntRange(min=1), default=None,
                      help="Evaluate clips of every k-th frame (text2video: 1 or 4, Table 5) "
                           "[default: the protocol's, 1]."),
+        click.option("--fit", type=click.Choice(FITS), default=None,
+                     help="How frames reach the protocol's square resolution: squash (the whole "
+                          "frame) or crop (short side, centre square) [default: the protocol's; "
+                          "ucf101: squash, as TFDS]."),
         click.option("--with-replacement", is_flag=True,
                      help="Kinetics-600: clips drawn with replacement, ground truth with another "
                           "seed (the evaluation of [33, 14] the paper discusses)."),
@@ -95,6 +100,7 @@ def _prepare(protocol_name: str, kw: dict):
         protocol = dataclasses.replace(protocol, metrics=chosen)
     if kw["frameskip"]:
         protocol = dataclasses.replace(protocol, frameskip=kw["frameskip"])
+    protocol = protocol.with_fit(kw["fit"])
     if kw["with_replacement"]:
         if protocol.name != "kinetics600":
             raise InputError("--with-replacement applies to the kinetics600 protocol only")

@@ -10,8 +10,7 @@ import numpy as np
 from vdbench.engine import chunks as chunking
 from vdbench.metrics.errors import InputError
 from vdbench.protocols.base import Protocol
-
-READERS = ("bair", "kinetics600", "ucf101", "captioned-videos")
+from vdbench.protocols.datasets import get_reader
 
 
 def open_protocol_data(protocol: Protocol, data_dir: Optional[str]):
@@ -19,47 +18,35 @@ def open_protocol_data(protocol: Protocol, data_dir: Optional[str]):
 
     The paper's protocol uses the same clips for both (Section 4.2). ``with_replacement``
     reproduces the evaluation the paper attributes to [33, 14]: clips drawn with replacement,
-    and the ground truth drawn with a different seed.
+    and the ground truth drawn with a different seed. The dataset's reader (`READERS`) says how
+    the data is opened and whether the protocol's seed picks the clips.
     """
-    if protocol.dataset == "shapes":
-        from vdbench.protocols.datasets.shapes import ShapesDataset
-
-        dataset = ShapesDataset("test", max(protocol.num_clips, 256), protocol.resolution,
-                                frames=max(30, (protocol.frames - 1) * protocol.frameskip + 1))
-        clips = dataset.select(protocol.num_clips, frames=protocol.frames,
-                               frameskip=protocol.frameskip)
-        return clips, clips
-    dataset = _open(protocol, data_dir, protocol.split)
-    seed = None if protocol.dataset == "bair" else protocol.seed
+    reader = _reader(protocol)
+    dataset = reader.open_for(protocol, data_dir, protocol.split)
     window = dict(frames=protocol.frames, frameskip=protocol.frameskip)
     if not protocol.with_replacement:
-        clips = dataset.select(protocol.num_clips, seed=seed, **window)
+        clips = dataset.select(protocol.num_clips, seed=reader.clip_seed(protocol.seed), **window)
         return clips, clips
     return (dataset.select(protocol.num_clips, seed=protocol.seed, replace=True, **window),
             dataset.select(protocol.num_clips, seed=protocol.seed + 1, replace=True, **window))
 
 
-def _open(protocol: Protocol, data_dir: Optional[str], split: str):
-    if protocol.dataset not in READERS:
-        raise InputError(f"protocol {protocol.name}: no reader for dataset {protocol.dataset!r} "
-                         "(bring your own data through the Python API)")
-    if data_dir is None:
-        raise InputError(f"protocol {protocol.name} needs --data-dir (where {protocol.dataset} "
-                         "lives; see README, Datasets)")
-    from vdbench.protocols.datasets import open_dataset
-
-    options = {"size": protocol.resolution} if protocol.dataset == "captioned-videos" else {}
-    return open_dataset(protocol.dataset, data_dir, split, **options)
+def _reader(protocol: Protocol):
+    try:
+        return get_reader(protocol.dataset)
+    except InputError as err:
+        raise InputError(f"protocol {protocol.name}: {err}") from None
 
 
 def reference_data(protocol: Protocol, data_dir: Optional[str]) -> dict:
     """Further real references by split name (text-to-video: FID/FVD against the training set
     as well as the validation set, Section 4.3); the same seeded choice of clips."""
-    out = {}
+    reader, out = _reader(protocol), {}
     for split in protocol.reference_splits:
-        dataset = _open(protocol, data_dir, split)
+        dataset = reader.open_for(protocol, data_dir, split)
         out[split] = dataset.select(min(protocol.num_clips, len(dataset)), frames=protocol.frames,
-                                    seed=protocol.seed, frameskip=protocol.frameskip)
+                                    seed=reader.clip_seed(protocol.seed),
+                                    frameskip=protocol.frameskip)
     return out
 
 

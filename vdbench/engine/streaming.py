@@ -90,14 +90,8 @@ def stats_meta(network: str = NETWORK, preprocessing: str = PREPROCESSING) -> di
 def dataset_source(name: str, data_dir: Optional[str], split: str, clips: Optional[int],
                    frames: int, seed: int):
     """The clips of a named dataset read from ``data_dir`` (never downloaded)."""
-    from vdbench.protocols.datasets import DATASETS, open_dataset
+    from vdbench.protocols.datasets import open_dataset
 
-    if name not in DATASETS:
-        raise InputError(f"{name}: with --data-dir, INPUT names a dataset: {', '.join(DATASETS)}")
-    if not data_dir:
-        raise InputError(
-            f"{name}: give --data-dir DIR holding the dataset (ucf101: DIR/UCF-101/<Class>/*.avi "
-            "with DIR/ucfTrainTestlist/, or a TFDS data_dir with ucf101/; see the README)")
     return open_dataset(name, data_dir, split).select(clips, frames=frames, seed=seed)
 
 

@@ -114,10 +114,15 @@ class C3DFeatures:
     def __init__(self, model: Optional[C3D] = None, mean_crop: Optional[torch.Tensor] = None,
                  device: str = "cpu", weights_dir=None):
         self.device = torch.device(device)
+        # SHA-256 of each weights file loaded, and a short combined digest of both, for the
+        # record (no checksum is pinned: see `metrics.c3d_weights`); None for a given model.
+        self.weights_files_sha256: dict[str, str] = {}
+        self.weights_sha256: Optional[str] = None
         if model is None or mean_crop is None:
-            from vdbench.metrics.c3d_weights import load_c3d
+            from vdbench.metrics.c3d_weights import combined_sha256, load_c3d_files
 
-            model, mean_crop = load_c3d(weights_dir)
+            model, mean_crop, self.weights_files_sha256 = load_c3d_files(weights_dir)
+            self.weights_sha256 = combined_sha256(self.weights_files_sha256)
         self.model = model.eval().to(self.device)
         self.mean_crop = mean_crop.to(self.device)
 

@@ -1,9 +1,17 @@
 """TGANv2's C3D weights: `conv3d_deepnetA_ucf.npz` (chainer npz) and `mean2.npz`.
 
 They are on no package registry: `fetch_c3d_weights` downloads them from the TGANv2 release
-(pfnet-research/tgan2 README, "Pre-trained weights") into ``$VDBENCH_CACHE/weights/c3d``, or a
-user places them in a folder given as ``weights_dir``. Both are read with
-``allow_pickle=False`` and checked key by key and shape by shape before use.
+into ``$VDBENCH_CACHE/weights/c3d``, or a user places them in a folder given as
+``weights_dir``. Both are read with ``allow_pickle=False`` and checked key by key and shape by
+shape before use.
+
+The release: pfnet-research/tgan2's README ("Pre-trained weights") first pointed at a draft
+release of a fork (``github.com/mitmul/tgan2/releases/download/untagged-d2d4900c6c1bb09d9f5a``),
+which only its author can see; its commit eb07f02 ("Replace URLs with correct ones", August 2020)
+replaced it with the published release ``github.com/rezoo/tgan2/releases/download/v1.0``, which
+`RELEASE` uses. No copy has been verified here, so no checksum is pinned; instead the SHA-256 of
+each file loaded is computed and returned with the network (`load_c3d_files`), so every result
+records exactly which weights produced its features.
 
 Chainer layouts: `ConvolutionND` W is [out, in, kt, kh, kw] and `Linear` W is [out, in], the
 same as torch's Conv3d / Linear, so arrays load without transposes.
@@ -11,6 +19,7 @@ same as torch's Conv3d / Linear, so arrays load without transposes.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Optional
@@ -22,10 +31,11 @@ from vdbench.metrics import cache
 from vdbench.metrics.c3d import C3D, CONVS, LINEARS, crop_mean
 from vdbench.metrics.errors import InputError, WeightsUnavailableError
 from vdbench.metrics.weights_download import download
+from vdbench.util.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
-RELEASE = "https://github.com/mitmul/tgan2/releases/download/untagged-d2d4900c6c1bb09d9f5a"
+RELEASE = "https://github.com/rezoo/tgan2/releases/download/v1.0"
 MODEL_FILE = "conv3d_deepnetA_ucf.npz"
 MEAN_FILE = "mean2.npz"
 FILES = (MODEL_FILE, MEAN_FILE)
@@ -100,18 +110,33 @@ def fetch_c3d_weights(force: bool = False, folder: Optional[Path] = None) -> Pat
     return folder
 
 
+def combined_sha256(digests: dict[str, str]) -> str:
+    """A short name for a set of weight files: the first 16 hex digits of the SHA-256 of their
+    ``name digest`` lines, in name order."""
+    lines = "".join(f"{name} {digests[name]}\n" for name in sorted(digests))
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()[:16]
+
+
 def load_c3d(weights_dir: Optional[Path | str] = None) -> tuple[C3D, torch.Tensor]:
     """(C3D in eval mode with TGANv2's weights, the [3, 16, 112, 112] mean crop).
 
     ``weights_dir`` (a user's folder) must hold both files; without it the cache is used and
     filled on first use when the internet is reachable.
     """
+    model, mean, _ = load_c3d_files(weights_dir)
+    return model, mean
+
+
+def load_c3d_files(weights_dir: Optional[Path | str] = None
+                   ) -> tuple[C3D, torch.Tensor, dict[str, str]]:
+    """`load_c3d` and the SHA-256 of each file loaded ({file name: hex digest})."""
     folder = Path(weights_dir) if weights_dir else default_dir()
     missing = [f for f in FILES if not (folder / f).is_file()]
     if missing and weights_dir:
         raise WeightsUnavailableError(_missing_message(folder, missing))
     if missing:
         fetch_c3d_weights(folder=folder)
+    digests = {name: file_sha256(folder / name) for name in FILES}
     arrays = read_c3d_npz(folder / MODEL_FILE)
     model = C3D()
     with torch.no_grad():
@@ -119,4 +144,4 @@ def load_c3d(weights_dir: Optional[Path | str] = None) -> tuple[C3D, torch.Tenso
             weight, bias = module.get_parameter("weight"), module.get_parameter("bias")
             weight.copy_(torch.from_numpy(arrays[f"{name}/W"].astype(np.float32)))
             bias.copy_(torch.from_numpy(arrays[f"{name}/b"].astype(np.float32)))
-    return model.eval(), read_mean(folder / MEAN_FILE)
+    return model.eval(), read_mean(folder / MEAN_FILE), digests

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vdbench.metrics.errors import InputError
+from vdbench.protocols.datasets.spatial import FITS
 
 PRESETS = ("paper", "quick")
-LABELS = PRESETS + ("custom",)  # custom: counts overridden by hand; never in paper tables
+# custom: counts, or a data pipeline the paper states, changed by hand; never in paper tables
+LABELS = PRESETS + ("custom",)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class Protocol:
     with_replacement: bool = False  # Kinetics variant of [33, 14]: see open_protocol_data
     reference_splits: tuple[str, ...] = ()  # further real references (text2video: train)
     frameskip: int = 1  # evaluated clips take every k-th source frame (Section 4.3: 1 and 4)
+    # How frames of another shape become resolution x resolution: "squash" or "crop" (see
+    # protocols.datasets.spatial); "": the reader's default, or frames stored at that size.
+    fit: str = ""
     quick: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -57,6 +62,8 @@ class Protocol:
                 or self.frameskip < 1:
             raise InputError(f"{self.name}: frameskip must be an integer ≥ 1, got "
                              f"{self.frameskip!r}")
+        if self.fit and self.fit not in FITS:
+            raise InputError(f"{self.name}: unknown fit {self.fit!r}; expected one of {FITS}")
 
     @property
     def num_samples(self) -> int:
@@ -87,6 +94,20 @@ class Protocol:
         return dataclasses.replace(
             self, preset="custom", num_clips=num_clips or self.num_clips,
             samples_per_clip=samples_per_clip or self.samples_per_clip)
+
+    def with_fit(self, fit: str | None) -> "Protocol":
+        """Frames fitted by ``fit``. Changing the fitting a paper protocol states (UCF101: the
+        TFDS squash) leaves the paper's pipeline: the result is labelled preset 'custom'."""
+        if not fit or fit == self.fit:
+            return self
+        from vdbench.protocols.datasets import READERS
+
+        reader = READERS.get(self.dataset)
+        if reader is None or fit not in reader.fits:
+            offered = ", ".join(reader.fits) if reader and reader.fits else "none: not resized"
+            raise InputError(f"fit {fit!r} does not apply to protocol {self.name} ({offered})")
+        preset = "custom" if self.fit and self.preset == "paper" else self.preset
+        return dataclasses.replace(self, fit=fit, preset=preset)
 
     def summary(self) -> dict[str, Any]:
         """The protocol's parameters as a flat dict (recorded in every result)."""

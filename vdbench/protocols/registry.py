@@ -35,7 +35,7 @@ KINETICS600 = Protocol(
 )
 
 UCF101 = Protocol(
-    name="ucf101", paper_section="4.1, Table 1", dataset="ucf101", split="train",
+    name="ucf101", paper_section="4.1, Table 1", dataset="ucf101", split="all", fit="squash",
     resolution=64, frames=16, context_frames=0, num_clips=10000, samples_per_clip=1,
     metrics=("fid_c3d", "is_c3d"), paper_table="1",
     sampling=dict(sampler="ancestral", steps=256, gamma=0.1),

@@ -16,6 +16,7 @@ frame size is an error, not a resize.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,9 @@ class BairTFRecords(VideoDataset):
         except ValueError as err:
             raise InputError(f"{where}: not a tf.train.Example ({err})") from err
         return frames_from_features(features, self.camera, where)
+
+    def data_files(self, indices: Sequence[int]) -> tuple[Path, list[Path]]:
+        return self.root, [self._records[int(i)][0] for i in indices]
 
     def describe(self) -> dict:
         return {"dataset": "bair_softmotion30_44k", "split": self.split, "videos": len(self),

@@ -10,6 +10,13 @@ conditioning frames alike (the Kinetics-600 protocol of the paper, Section 4.2).
 ``(frames - 1) * k + 1`` source frames, and the window's start is drawn among the starts where
 that whole span fits (the text-to-video experiments of Section 4.3 use k = 1 and 4).
 
+A fingerprint (``reader.fingerprint()``, ``selection.fingerprint()``) identifies the data read
+without reading it: for each file read (video files, record files, split lists and annotations)
+its path relative to the dataset root, its size and its modification time in nanoseconds,
+hashed with SHA-256; data made in code hashes its generator's parameters instead. A file replaced
+in place changes its mtime (and usually its size), so a result cached from the old file no
+longer matches. Computing it costs one ``stat`` per file and decodes nothing.
+
 Both choices are pure functions of (seed, dataset size, video index, video length), computed with
 a fixed integer hash (SplitMix64) rather than a library's random generator, so they do not change
 with numpy versions, batch size or worker count, and they nest: the clips of a 16-clip quick run
@@ -20,7 +27,11 @@ videos are taken, each from its first frame (BAIR: the 256 test videos, frames 0
 from __future__ import annotations
 
 import abc
+import hashlib
+import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
@@ -86,6 +97,31 @@ def window_start(length: int, frames: int, seed: Optional[int], index: int,
         return 0
     choices = np.uint64(length - window_span(frames, frameskip) + 1)
     return int(seeded_hash(seed, _WINDOW, index, occurrence) % choices)
+
+
+def fingerprint_files(root: Path, files: Iterable[Path]) -> str:
+    """SHA-256 hex digest of (path relative to ``root``, size, mtime in ns) of each file, in
+    the given order, each file once. Nothing is read but the files' metadata."""
+    digest, seen, base = hashlib.sha256(), set(), os.path.abspath(root)
+    for path in files:
+        full = os.path.abspath(path)
+        if full in seen:
+            continue
+        seen.add(full)
+        try:
+            st = os.stat(full)
+        except OSError as err:
+            raise InputError(f"{path}: cannot read its size and time ({err.strerror}); did the "
+                             f"dataset change while it was read?") from None
+        rel = os.path.relpath(full, base).replace(os.sep, "/")
+        digest.update(f"{rel}\t{st.st_size}\t{st.st_mtime_ns}\n".encode("utf-8"))
+    return digest.hexdigest()
+
+
+def fingerprint_params(params: dict) -> str:
+    """SHA-256 hex digest of the JSON of a generator's parameters (data made in code)."""
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _stack_batches(clips: Iterable[np.ndarray], batch_size: int, name: str) -> Iterator[np.ndarray]:
@@ -182,6 +218,18 @@ class VideoDataset(abc.ABC):
         """A JSON-able summary for result provenance."""
         return {"dataset": self.name, "videos": len(self)}
 
+    def data_files(self, indices: Sequence[int]) -> tuple[Path, list[Path]]:
+        """(dataset root, the files read to give videos ``indices``: listing files first, then
+        the files holding those videos), for `fingerprint`. Readers of files override this;
+        readers of data made in code override `fingerprint` instead."""
+        raise NotImplementedError(f"{type(self).__name__} does not say which files it reads")
+
+    def fingerprint(self, indices: Optional[Sequence[int]] = None) -> str:
+        """Hex digest of the files read for videos ``indices`` (all by default): see the
+        module docstring."""
+        chosen = range(len(self)) if indices is None else sorted({int(i) for i in indices})
+        return fingerprint_files(*self.data_files(chosen))
+
 
 def _occurrences(indices: np.ndarray) -> np.ndarray:
     """For sorted indices, how many times each one already occurred before it (0, 1, ...)."""
@@ -246,6 +294,11 @@ class Selection(VideoDataset):
     def text(self, positions: Sequence[int]) -> Optional[np.ndarray]:
         """Caption embeddings [len(positions), (L,) D] of clips ``positions``; None: none."""
         return None
+
+    def fingerprint(self, indices: Optional[Sequence[int]] = None) -> str:
+        """The fingerprint of the files this selection reads (see the module docstring)."""
+        chosen = self.indices if indices is None else self.indices[np.asarray(indices, int)]
+        return self.dataset.fingerprint(chosen.tolist())
 
     def describe(self) -> dict:
         return {**self.dataset.describe(), "clips": len(self), "frames": self.frames,

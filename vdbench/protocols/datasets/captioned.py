@@ -105,9 +105,11 @@ class CaptionedVideos(VideoFiles):
             raise InputError(f"captioned-videos: fit must be one of {FITS}, got {fit!r}")
         self.folder, self.split = Path(folder), split
         entries = read_captions(self.folder / CAPTIONS)
-        super().__init__([e.video for e in entries], size, fit)
-        self.captions = [e.caption for e in entries]
         embeddings = self.folder / EMBEDDINGS
+        listing = [self.folder / CAPTIONS] + ([embeddings] if embeddings.is_file() else [])
+        super().__init__([e.video for e in entries], size, fit, root=self.folder,
+                         metadata=listing)
+        self.captions = [e.caption for e in entries]
         self.embeddings = read_embeddings(embeddings, len(entries)) \
             if embeddings.is_file() else None
         self.name = f"captioned-videos {split} ({self.folder})"
@@ -124,8 +126,7 @@ class CaptionedVideos(VideoFiles):
     def describe(self) -> dict:
         embeddings = None if self.embeddings is None else list(self.embeddings.shape)
         return {"dataset": "captioned-videos", "split": self.split, "videos": len(self),
-                "folder": str(self.folder), "embeddings": embeddings,
-                "resize": f"{self.fit} to {self.size}x{self.size}, antialiased bilinear"}
+                "folder": str(self.folder), "embeddings": embeddings, **self.fitting()}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ frame and slicing, at a fraction of the cost for 10-second Kinetics clips.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -22,7 +23,13 @@ import numpy as np
 from vdbench.metrics.errors import InputError
 from vdbench.protocols.datasets.base import VideoDataset
 from vdbench.protocols.datasets.generic import count_video_packets, decode_video, iter_frames
-from vdbench.protocols.datasets.spatial import FITS, fit_frames, read_video
+from vdbench.protocols.datasets.spatial import FITS, describe_fit, fit_frames, read_video
+
+
+def _common_folder(files: list[Path]) -> Path:
+    if not files:
+        return Path(".")
+    return Path(os.path.commonpath([str(Path(f).absolute().parent) for f in files]))
 
 
 def decode_window(path: Path, start: Optional[int], frames: int) -> tuple[list[np.ndarray], int]:
@@ -38,19 +45,37 @@ def decode_window(path: Path, start: Optional[int], frames: int) -> tuple[list[n
 
 
 class VideoFiles(VideoDataset):
-    """Video files as a dataset; frames fitted to ``size`` x ``size`` unless ``size`` is None."""
+    """Video files as a dataset; frames fitted to ``size`` x ``size`` unless ``size`` is None.
 
-    def __init__(self, files: list[Path], size: Optional[int] = 64, fit: str = "crop"):
+    ``root`` is the folder file paths are given relative to in fingerprints (default: the
+    files' common folder); ``metadata`` the further files read to list the videos (split lists,
+    annotation CSVs), which a fingerprint covers too.
+    """
+
+    def __init__(self, files: list[Path], size: Optional[int] = 64, fit: str = "crop",
+                 root: Optional[Path] = None, metadata: Sequence[Path] = ()):
         if fit not in FITS:
             raise InputError(f"unknown fit {fit!r}; choose one of {', '.join(FITS)}")
         self.files, self.size, self.fit = list(files), size, fit
         self.name = str(self.files[0].parent) if self.files else "videos"
+        self.data_root = Path(root) if root is not None else _common_folder(self.files)
+        self.metadata = list(metadata)
 
     def __len__(self) -> int:
         return len(self.files)
 
     def locate(self, i: int) -> str:
         return str(self.files[i])
+
+    def fitting(self) -> dict:
+        """How frames reach the protocol resolution, for ``describe()``."""
+        return describe_fit(self.size, self.fit)
+
+    def describe(self) -> dict:
+        return {**super().describe(), **self.fitting()}
+
+    def data_files(self, indices: Sequence[int]) -> tuple[Path, list[Path]]:
+        return self.data_root, self.metadata + [self.files[int(i)] for i in indices]
 
     def _read(self, i: int) -> np.ndarray:
         if self.size is None:

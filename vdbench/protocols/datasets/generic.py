@@ -10,7 +10,7 @@ problem (missing file, truncated video, inconsistent shapes, too few frames) is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, overload
@@ -203,6 +203,9 @@ class ArrayVideos(VideoDataset):
 
     def _read(self, i: int) -> np.ndarray:
         return np.array(self.array[i])
+
+    def data_files(self, indices: Sequence[int]) -> tuple[Path, list[Path]]:
+        return self.path.parent, [self.path]
 
 
 def open_videos(path: str | Path, size: Optional[int] = None, fit: str = "crop"

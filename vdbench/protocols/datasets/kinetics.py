@@ -99,15 +99,15 @@ class Kinetics600Clips(VideoFiles):
             raise InputError(f"{self.root}: none of the {len(rows)} clips of "
                              f"{self.annotations.name} is there, e.g. {rows[0]['stem']}.mp4. "
                              f"{HOW}")
-        super().__init__([path for _, path in present], size, fit)
+        super().__init__([path for _, path in present], size, fit, root=self.root,
+                         metadata=[self.annotations])
         self.labels = [row["label"] for row, _ in present]
         self.name = f"kinetics600 {split} ({self.root})"
 
     def describe(self) -> dict:
         return {"dataset": "kinetics600", "split": self.split, "videos": len(self),
                 "missing": self.missing, "annotations": str(self.annotations),
-                "root": str(self.root),
-                "resize": f"{self.fit} to {self.size}x{self.size}, antialiased bilinear"}
+                "root": str(self.root), **self.fitting()}
 
 
 def find_annotations(root: Path, split: str) -> Path:
@@ -122,7 +122,8 @@ def find_annotations(root: Path, split: str) -> Path:
 
 
 def open_kinetics600(root: str | Path, split: str = "test",
-                     annotations: Optional[str | Path] = None) -> Kinetics600Clips:
+                     annotations: Optional[str | Path] = None, size: int = 64,
+                     fit: str = "crop") -> Kinetics600Clips:
     """Kinetics-600 clips under ``root`` (``root/split`` when that folder exists)."""
     root = Path(root)
     if not root.is_dir():
@@ -130,4 +131,4 @@ def open_kinetics600(root: str | Path, split: str = "test",
                          f"beside them. {HOW}")
     annotations = Path(annotations) if annotations else find_annotations(root, split)
     clips = root / split if (root / split).is_dir() else root
-    return Kinetics600Clips(clips, annotations, split)
+    return Kinetics600Clips(clips, annotations, split, size, fit)

@@ -10,11 +10,13 @@ never reported as BAIR; it exists so that the harness runs end to end with no do
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
-from vdbench.protocols.datasets.base import VideoDataset
+from vdbench.protocols.datasets.base import VideoDataset, fingerprint_params
 
 SHAPES = ("circle", "square", "triangle")
 # Saturated, well-separated colours (RGB) on a dark grey background.
@@ -137,3 +139,16 @@ class ShapesDataset(VideoDataset):
         return {"dataset": "shapes (procedural, not BAIR)", "split": self.split,
                 "videos": self.num_videos, "size": self.size, "frames": self.frames,
                 "turn_prob": self.turn_prob}
+
+    def fingerprint(self, indices: Optional[Sequence[int]] = None) -> str:
+        """Made in code, read from no file: its generator's parameters (video ``i`` is a pure
+        function of them and ``i``)."""
+        return fingerprint_params(self.describe())
+
+
+def open_shapes(split: str = "test", size: int = 32, videos: int = 256, frames: int = 30
+                ) -> ShapesDataset:
+    """The sprites set a protocol reads: at least 256 videos of at least 30 frames, more when the
+    protocol needs them. A video is a function of its length, so the floors keep the videos of
+    every protocol up to 256 clips and 30 frames identical (quick runs nest in paper runs)."""
+    return ShapesDataset(split, max(videos, 256), size, frames=max(frames, 30))

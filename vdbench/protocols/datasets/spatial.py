@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -74,6 +75,13 @@ def fit_frames(frames: np.ndarray, size: int, fit: str = "crop", source: str = "
     if frames.shape[1:3] == (size, size):
         return np.ascontiguousarray(frames)
     return _resize(frames, size)
+
+
+def describe_fit(size: Optional[int], fit: str) -> dict:
+    """How a reader fits frames, for its ``describe()`` (provenance and cache keys)."""
+    if size is None:
+        return {"fit": None, "resize": "none (frames as decoded)"}
+    return {"fit": fit, "resize": f"{fit} to {size}x{size}, antialiased bilinear"}
 
 
 def _chunks(frames: Iterable[np.ndarray], n: int) -> Iterator[np.ndarray]:

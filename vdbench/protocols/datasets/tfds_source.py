@@ -63,10 +63,11 @@ class TfdsVideos(VideoDataset):
     """
 
     def __init__(self, path: Path, split: str, feature: str,
-                 transform: Callable[[np.ndarray, str], np.ndarray]):
+                 transform: Callable[[np.ndarray, str], np.ndarray],
+                 fitting: Optional[dict] = None):
         tfds = _import_tfds()
         self._tfds, self.path, self.split, self.feature = tfds, path, split, feature
-        self._transform = transform
+        self._transform, self._fitting = transform, fitting or {}
         self._builder = tfds.builder_from_directory(str(path))
         splits = self._builder.info.splits
         self._parts = split.split("+")  # a union such as "train+test" reads one after the other
@@ -133,7 +134,16 @@ class TfdsVideos(VideoDataset):
             if target is None:
                 return
 
+    def data_files(self, indices: Sequence[int]) -> tuple[Path, list[Path]]:
+        """The dataset's metadata and every shard file of the split's parts (which shard holds
+        a given example is not looked up: all of them count)."""
+        shards = sorted(p for p in self.path.iterdir()
+                        if any(f"-{part}." in p.name for part in self._parts))
+        listing = [p for p in (self.path / "dataset_info.json", self.path / "features.json")
+                   if p.is_file()]
+        return self.path, listing + shards
+
     def describe(self) -> dict:
         info = self._builder.info
         return {"dataset": info.full_name, "split": self.split, "videos": len(self),
-                "path": str(self.path), "feature": self.feature}
+                "path": str(self.path), "feature": self.feature, **self._fitting}
