@@ -98,3 +98,35 @@ def test_ucf101_without_c3d_weights_fails_before_work(bair_and_model, ucf_tree, 
     assert res.exit_code == 2
     assert "conv3d_deepnetA_ucf.npz" in res.output
     assert not list(tmp_path.glob("*.json"))
+
+
+def test_a_dataset_file_replaced_in_place_regenerates_exactly_its_chunks(
+        bair_and_model, kinetics, tmp_path, i3d_weights):  # noqa: F811
+    """The chunk cache knows what it was computed from: after a video of the dataset is
+    replaced in place, --resume regenerates the chunks that read it (and only those) and gives
+    the result of a fresh run on the new data."""
+    import os
+    import shutil
+
+    from vdbench.engine.protocol_data import open_protocol_data
+    from vdbench.protocols.registry import get_protocol
+
+    _, run = bair_and_model
+    data = tmp_path / "k600"
+    shutil.copytree(kinetics, data)
+    args = ["run", "kinetics600", "--checkpoint", str(run), "--data-dir", str(data),
+            "--clips", "2", "--samples-per-clip", "1", "--batch-size", "1",
+            "--cache-dir", str(tmp_path / "cache")]
+    before = _run(args, tmp_path / "first")
+    clips, _ = open_protocol_data(get_protocol("kinetics600").with_counts(2, 1), str(data))
+    first, other = (clips.dataset.files[i] for i in clips.indices[:2])
+    donor = next(f for f in clips.dataset.files if f not in (first, other))
+    stat = first.stat()
+    shutil.copyfile(donor, first)  # same name, other content
+    os.utime(first, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    resumed = _run(args + ["--resume"], tmp_path / "resumed")
+    assert resumed["cache"]["chunks_cached"] == 1 and resumed["cache"]["chunks"] == 2
+    assert resumed["cache"]["real_chunks_cached"] == 1 and resumed["cache"]["real_chunks"] == 2
+    fresh = _run(args[:-2] + ["--cache-dir", str(tmp_path / "fresh-cache")], tmp_path / "fresh")
+    assert resumed["metrics"] == fresh["metrics"]
+    assert resumed["metrics"]["fvd"] != before["metrics"]["fvd"]  # the new data mattered
