@@ -11,7 +11,7 @@ def test_bair_section_4_2():
     assert (p.resolution, p.frames, p.context_frames, p.generated_frames) == (64, 16, 1, 15)
     assert (p.num_clips, p.samples_per_clip, p.num_samples) == (256, 100, 25600)  # 100 × 256
     assert (p.sampler, p.steps, p.corrector_steps, p.guidance_weight) == ("langevin", 256, 1, 50)
-    assert p.metrics == ("fvd",) and p.split == "test"
+    assert p.metrics == ("fvd", "fvd_per_draw") and p.split == "test"  # pooled and per draw
 
 
 def test_kinetics_section_4_2():

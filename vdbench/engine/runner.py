@@ -25,7 +25,7 @@ from vdbench.engine import chunks as chunking
 from vdbench.engine.distributed import Dist
 from vdbench.engine.generator import GenerationRequest, check_output, sample_seed
 from vdbench.engine.cache import ChunkCache
-from vdbench.engine.accumulate import FRECHET, Accumulator, frechet_metrics, metrics_of
+from vdbench.engine.accumulate import Accumulator, metrics_of
 from vdbench.engine.features import FeatureSet
 from vdbench.engine.protocol_data import open_protocol_data, read_block, reference_data
 from vdbench.engine.stopping import GracefulStop, Interrupted
@@ -197,7 +197,7 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
         t0 = time.perf_counter()
         reals = {}
         for split, data in references.items():
-            reals[split] = Accumulator(score_arrays=features.score_arrays)
+            reals[split] = features.accumulator()
             key = {"kind": "real", "data": data.describe(), "frames": protocol.frames,
                    "context_frames": protocol.context_frames, **chunk_key}
             name = f"{protocol.name}-{protocol.preset}-real{'-' + split if split else ''}"
@@ -211,7 +211,7 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
             sampler = settings.record() if hasattr(settings, "record") else {}
             key = {"kind": "generated", "protocol": protocol.summary(), "model": gen.identity,
                    "sampler": sampler, "data": clips.describe(), **chunk_key}
-            acc, examples = Accumulator(protocol.samples_per_clip, features.score_arrays), []
+            acc, examples = features.accumulator(protocol.samples_per_clip), []
             # named by model too: two checkpoints evaluated into one --out keep their own files
             run_name = f"{protocol.name}-{protocol.preset}-{gen.name}-{_tag(settings) or 'model'}"
             cache = _cache(opts, dist, run_name, key)
@@ -222,7 +222,7 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
             wall = time.perf_counter() - t
             record = make_record(
                 protocol=protocol.summary(), model=gen.identity, sampler=sampler,
-                metrics=_metrics(acc, reals, protocol.metrics),
+                metrics=metrics_of(acc, reals, features.metrics),
                 counts={"real": real.count, "generated": acc.count, "clips": len(clips),
                         "samples_per_clip": protocol.samples_per_clip},
                 timing=_timing(acc, real, wall, real_seconds, dist, cache),
@@ -239,17 +239,6 @@ def run_variants(protocol: Protocol, variants: list, opts: RunOptions,
             record["_path"] = str(path)
             records.append(record)
     return records
-
-
-def _metrics(acc: Accumulator, reals: dict, metrics) -> dict:
-    """Metrics against the protocol's ground truth, plus the Fréchet distances against each
-    further reference split, suffixed with its name (e.g. ``fvd_train``)."""
-    out = metrics_of(acc, reals[""], metrics)
-    for split, real in reals.items():
-        if split:
-            out.update({f"{k}_{split}": v for k, v in frechet_metrics(acc, real, metrics).items()
-                        if k in FRECHET})
-    return out
 
 
 def _timing(acc: Accumulator, real: Accumulator, wall: float, real_seconds: float, dist: Dist,

@@ -21,6 +21,7 @@ import torch
 from vdbench.metrics import cache
 from vdbench.metrics.c3d import C3D, CONVS, LINEARS, crop_mean
 from vdbench.metrics.errors import InputError, WeightsUnavailableError
+from vdbench.metrics.hashing import weights_sha256 as file_weights_sha256
 from vdbench.metrics.weights_download import download
 
 log = logging.getLogger(__name__)
@@ -100,13 +101,23 @@ def fetch_c3d_weights(force: bool = False, folder: Optional[Path] = None) -> Pat
     return folder
 
 
+def _folder(weights_dir: Optional[Path | str]) -> Path:
+    return Path(weights_dir) if weights_dir else default_dir()
+
+
+def weights_sha256(weights_dir: Optional[Path | str] = None) -> dict[str, str]:
+    """File name → sha256 of the two files ``load_c3d(weights_dir)`` reads (once per process)."""
+    folder = _folder(weights_dir)
+    return {name: file_weights_sha256(folder / name) for name in FILES}
+
+
 def load_c3d(weights_dir: Optional[Path | str] = None) -> tuple[C3D, torch.Tensor]:
     """(C3D in eval mode with TGANv2's weights, the [3, 16, 112, 112] mean crop).
 
     ``weights_dir`` (a user's folder) must hold both files; without it the cache is used and
     filled on first use when the internet is reachable.
     """
-    folder = Path(weights_dir) if weights_dir else default_dir()
+    folder = _folder(weights_dir)
     missing = [f for f in FILES if not (folder / f).is_file()]
     if missing and weights_dir:
         raise WeightsUnavailableError(_missing_message(folder, missing))

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 from pathlib import Path
 
 import pandas as pd
 
 from vdbench.metrics.atomic import atomic_write_json
+from vdbench.metrics.hashing import file_sha256  # noqa: F401 (re-exported: one definition)
 from vdbench.reporting.provenance import environment
 
 SCHEMA = "vdbench.result/1"
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def make_record(*, protocol: dict, model: dict, sampler: dict, metrics: dict, counts: dict,
