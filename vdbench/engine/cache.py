@@ -21,7 +21,7 @@ import numpy as np
 
 from vdbench.metrics.atomic import atomic_savez, atomic_write_json
 from vdbench.engine.chunks import Chunk
-from vdbench.reporting.records import file_sha256
+from vdbench.metrics.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
