@@ -163,11 +163,15 @@ def test_extractors_record_the_sha256_of_the_weights_they_loaded(tmp_path, c3d_d
     def sha(path):
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
+    from vdbench.metrics.networks import FeatureExtractor
+
     c3d = C3DFeatures(weights_dir=c3d_dir)
+    assert isinstance(c3d, FeatureExtractor)
     assert c3d.weights_sha256 == {f: sha(c3d_dir / f) for f in c3d_weights.FILES}
     weights = tmp_path / "inception.pth"
     torch.save(_random_state(6), weights)
-    assert InceptionFeatures("avg", weights=weights).weights_sha256 == {
-        "inception.pth": sha(weights)}
+    inception = InceptionFeatures("avg", weights=weights)
+    assert isinstance(inception, FeatureExtractor)
+    assert inception.weights_sha256 == {"inception.pth": sha(weights)}
     model, mean = c3d.model, c3d.mean_crop
     assert C3DFeatures(model, mean).weights_sha256 is None  # handed in memory: unknown

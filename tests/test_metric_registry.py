@@ -14,7 +14,8 @@ from vdbench.metrics import networks, registry
 from vdbench.metrics.errors import InputError
 from vdbench.metrics.feature_stats import FeatureStats, Keep
 from vdbench.metrics.networks import Array, FeatureNetwork, register_network
-from vdbench.metrics.registry import FrechetDistance, InceptionScore, Metric, register_metric
+from vdbench.metrics.base import FrechetDistance, InceptionScore, Metric
+from vdbench.metrics.registry import register_metric
 
 TOY_LABEL = "mean colour of all pixels (test network)"
 
@@ -121,7 +122,8 @@ def test_per_draw_metrics_are_tganv2s_sets_and_bairs_trajectories():
     Each set is scored alone; mean and population std over sets (numpy ddof=0, as TGANv2)."""
     rng = np.random.default_rng(0)
     draws, clips = 3, 40
-    feats = rng.normal(size=(draws, clips, 5)) * np.array([1, 2, 3, 1, 1]) + np.arange(3)[:, None, None]
+    feats = rng.normal(size=(draws, clips, 5)) * np.array([1, 2, 3, 1, 1])
+    feats += np.arange(draws)[:, None, None]  # the sets differ
     logits = rng.normal(size=(draws, clips, 7)) * 2
     real = rng.normal(size=(60, 5))
     fd = FrechetDistance("fd", Array("c3d"), "", per_draw=True)

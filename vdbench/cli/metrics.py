@@ -24,23 +24,19 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
     (mp4/avi/gif/webm), or a statistics .npz written by `vdbench stats`.
     """
     from vdbench.engine.streaming import frechet_between
+    from vdbench.metrics.fvd import PREPROCESSING
     from vdbench.metrics.networks import get_network
     from vdbench.reporting.provenance import environment
 
     set_threads(threads)
-    net, made = get_network("i3d"), []
-
-    def make():
-        made.append(net.make(device))
-        return made[0]
-
-    _, value, a, b = frechet_between(real, generated, net, make, batch_size=batch_size,
-                                     frames=frames, clips_per_video=clips_per_video,
-                                     value_range=value_range)
+    net = get_network("i3d")
+    _, value, a, b, extractor = frechet_between(
+        real, generated, net, lambda: net.make(device), batch_size=batch_size, frames=frames,
+        clips_per_video=clips_per_video, value_range=value_range)
     result = {"fvd": value, "real": str(real), "generated": str(generated),
               "n_real": a.count, "n_generated": b.count, "network": net.network_label,
-              "preprocessing": made[0].preprocessing if made else None,
-              "weights_sha256": made[0].weights_sha256 if made else None,
+              "preprocessing": PREPROCESSING,
+              "weights_sha256": getattr(extractor, "weights_sha256", None),
               "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))

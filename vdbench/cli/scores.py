@@ -34,19 +34,13 @@ def fid(real, generated, batch_size, threads, device, frames, clips_per_video, v
 
     set_threads(threads)
     net = resolve_network(network, frame_mode, (real, generated), FID_DEFAULT)
-    made = []
-
-    def make():
-        made.append(net.make(device, weights))
-        return made[0]
-
-    name, value, a, b = frechet_between(
-        real, generated, net, make, batch_size=batch_size, frames=frames,
-        clips_per_video=clips_per_video, value_range=value_range)
+    name, value, a, b, extractor = frechet_between(
+        real, generated, net, lambda: net.make(device, weights), batch_size=batch_size,
+        frames=frames, clips_per_video=clips_per_video, value_range=value_range)
     label = net.network_label
     result = {"fid": value, "metric": name, "network": label, "real": str(real),
               "generated": str(generated), "n_real": a.count, "n_generated": b.count,
-              "weights_sha256": made[0].weights_sha256 if made else None,
+              "weights_sha256": getattr(extractor, "weights_sha256", None),
               "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))

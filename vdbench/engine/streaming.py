@@ -3,7 +3,6 @@ FeatureStats, which the registered metrics read as they do in a run."""
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
@@ -102,14 +101,20 @@ def resolve_network(network: Optional[str], frame_mode: str, sides: tuple, defau
 
 
 def frechet_between(real, generated, network: FeatureNetwork, make: Callable, **kw
-                    ) -> tuple[str, float, FeatureStats, FeatureStats]:
-    """(metric name, value, real stats, generated stats) of ``network``'s registered Fréchet
-    distance (`vdbench fvd`, `vdbench fid`); ``make`` is called at most once."""
-    metric = frechet_of(network.name)
-    made = functools.cache(make)
-    a = side_stats(real, network, made, plan=metric.needs(), **kw)
-    b = side_stats(generated, network, made, plan=metric.needs(), **kw)
-    return metric.name, metric.compute(b, a)[metric.name], a, b
+                    ) -> tuple[str, float, FeatureStats, FeatureStats, Optional[object]]:
+    """(metric name, value, real stats, generated stats, the extractor or None if both sides
+    were statistics files) of ``network``'s registered Fréchet distance (`vdbench fvd`,
+    `vdbench fid`); ``make`` is called at most once."""
+    metric, made = frechet_of(network.name), []
+
+    def make_once():
+        if not made:
+            made.append(make())
+        return made[0]
+
+    a = side_stats(real, network, make_once, plan=metric.needs(), **kw)
+    b = side_stats(generated, network, make_once, plan=metric.needs(), **kw)
+    return metric.name, metric.compute(b, a)[metric.name], a, b, made[0] if made else None
 
 
 def stats_meta(extractor) -> dict[str, str]:

@@ -12,8 +12,8 @@ Adding a network: its own file with an extractor class, plus one ``register_netw
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any, Optional, Protocol, runtime_checkable
 
 import numpy as np
@@ -51,7 +51,7 @@ class FeatureNetwork:
     options: tuple[tuple[str, Any], ...] = ()  # fixed keyword arguments of the factory
     frame_mode: str = ""  # the `--frame-mode` value selecting this entry in its family
     logits_are_features: bool = False  # I3D: the FVD features are the 400 class logits
-    paired: bool = False  # scores (videos, real, context_frames) → [B] instead of videos → [B, D]
+    paired: bool = False  # scores (videos, real, context_frames) → [B], not videos → [B, D]
     fetch: str = ""  # "module:callable"(force=) that puts the weights into the cache
 
     def make(self, device: str = "cpu", weights: Optional[str] = None):

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from vdbench.metrics.networks import FeatureNetwork, register_network
-from vdbench.metrics.registry import Array, MeanScore, register_metric
+from vdbench.metrics.base import MeanScore
+from vdbench.metrics.networks import Array, FeatureNetwork, register_network
+from vdbench.metrics.registry import register_metric
 from vdbench.protocols.datasets.shapes import PALETTE
 
 TOLERANCE, MIN_PIXELS = 40, 3
-NETWORK = (f"shapes palette consistency: colour areas (L∞ ≤ {TOLERANCE}, ≥ {MIN_PIXELS} pixels) "
-           "of each generated frame vs the last conditioning frame")
+NETWORK = (f"shapes palette consistency: colour areas (L∞ ≤ {TOLERANCE}, ≥ {MIN_PIXELS} "
+           "pixels) of each generated frame vs the last conditioning frame")
 
 
 def colour_areas(frames: np.ndarray, tolerance: int = TOLERANCE,
