@@ -132,3 +132,46 @@ def test_weights_fetch_offline_says_what_to_put_where(tmp_path, monkeypatch):
     for text in (c3d_weights.MODEL_FILE, c3d_weights.MEAN_FILE, str(tmp_path / "weights" / "c3d"),
                  c3d_weights.RELEASE):
         assert text in res.output
+
+
+def test_stats_then_fid_with_defaults_agree(tmp_path, clips, c3d_dir, i3d_weights):
+    """`vdbench stats` writes I3D statistics by default; `vdbench fid` without --network takes
+    the network a statistics file records, so the pair gives the FVD (not an error)."""
+    real, gen = clips
+    assert run("stats", real, "-o", tmp_path / "real.npz").exit_code == 0
+    out = _json(run("fid", tmp_path / "real.npz", gen, "--json"))
+    fvd = _json(run("fvd", real, gen, "--json"))
+    assert out["metric"] == "fvd" and out["fid"] == pytest.approx(fvd["fvd"], rel=1e-6)
+    assert out["network"] == fvd["network"]
+    # an explicit --network keeps its meaning: those statistics are refused
+    res = run("fid", tmp_path / "real.npz", gen, "--network", "c3d", "--weights", c3d_dir)
+    assert res.exit_code == 2 and "statistics of network" in res.output
+    # two statistics files of different networks cannot be compared
+    assert run("stats", gen, "--network", "c3d", "--weights", c3d_dir,
+               "-o", tmp_path / "gen_c3d.npz").exit_code == 0
+    res = run("fid", tmp_path / "real.npz", tmp_path / "gen_c3d.npz")
+    assert res.exit_code == 2 and "statistics of different networks" in res.output
+    assert "default: the network a statistics file" in run("fid", "--help").output
+
+
+def test_extractors_record_the_sha256_of_the_weights_they_loaded(tmp_path, c3d_dir):
+    import hashlib
+
+    from vdbench.metrics.inception import InceptionFeatures
+    from tests.test_inception import _random_state
+
+    def sha(path):
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    from vdbench.metrics.networks import FeatureExtractor
+
+    c3d = C3DFeatures(weights_dir=c3d_dir)
+    assert isinstance(c3d, FeatureExtractor)
+    assert c3d.weights_sha256 == {f: sha(c3d_dir / f) for f in c3d_weights.FILES}
+    weights = tmp_path / "inception.pth"
+    torch.save(_random_state(6), weights)
+    inception = InceptionFeatures("avg", weights=weights)
+    assert isinstance(inception, FeatureExtractor)
+    assert inception.weights_sha256 == {"inception.pth": sha(weights)}
+    model, mean = c3d.model, c3d.mean_crop
+    assert C3DFeatures(model, mean).weights_sha256 is None  # handed in memory: unknown

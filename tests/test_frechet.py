@@ -82,6 +82,33 @@ def test_merge_equals_one_pass_and_save_load(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["s.npz"]  # no temp file left behind
 
 
+def test_every_way_of_merging_shards_gives_the_fvd_of_all_features():
+    """The README's `a.merge(b)` (a statement), `m = a.merge(b)` and `a + b` all hold both
+    shards' samples; only `a + b` leaves its operands unchanged."""
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(90, 6)), rng.normal(size=(80, 6)) + 0.3
+    expect = _scipy_frechet(x, y)
+    shards = [GaussianStats.from_features(s) for s in np.array_split(x, 3)]
+    statement = GaussianStats.from_features(x[:30])
+    statement.merge(shards[1])
+    statement.merge(shards[2])  # in place, the return value ignored
+    assert frechet_distance(statement, GaussianStats.from_features(y)) == pytest.approx(
+        expect, rel=1e-6)
+    assigned = GaussianStats(6)
+    for s in shards:
+        assigned = assigned.merge(s)
+    assert frechet_distance(assigned, GaussianStats.from_features(y)) == pytest.approx(
+        expect, rel=1e-6)
+    a, b = shards[0].copy(), GaussianStats.from_features(x[30:])
+    total = a + b
+    assert frechet_distance(total, GaussianStats.from_features(y)) == pytest.approx(
+        expect, rel=1e-6)
+    assert (a.count, b.count, total.count) == (30, 60, 90)
+    np.testing.assert_array_equal(a.sum, shards[0].sum)
+    with pytest.raises(InputError, match="cannot merge"):
+        a.merge(GaussianStats(5))
+
+
 def test_bad_inputs(tmp_path):
     with pytest.raises(InputError, match="at least 2"):
         frechet_distance(GaussianStats.from_features(np.ones((1, 3))),

@@ -120,3 +120,31 @@ def test_ucf101_and_text2video_metrics_reach_their_columns(tmp_path):
     ours = t5[t5["run"] == "t.json"].iloc[0]
     assert (ours["fvd_val"], ours["fvd_train"], ours["is_avg_10split"]) == ("41", "40", "9.5")
     assert (ours["frameskip"], ours["guidance_weight"]) == ("4", "2")
+
+
+def test_table1_rows_say_which_sample_protocol_they_hold(tmp_path):
+    """The paper's 10,000 pooled samples (IS over 10 splits) and TGANv2's 10 sets of 2,048
+    (each scored alone, mean ± std over sets) land in the same columns, labelled."""
+    from vdbench.protocols.registry import get_protocol
+
+    def write(name, protocol, metrics):
+        rec = {"schema": "vdbench.result/1", "protocol": protocol.summary(),
+               "model": {"name": "m"}, "sampler": {"name": "ancestral", "steps": 256},
+               "metrics": metrics}
+        (tmp_path / name).write_text(json.dumps(rec))
+
+    write("a.json", get_protocol("ucf101"), {"fid_c3d": 300.5, "is_c3d": 50.0,
+                                             "is_c3d_10splits": 55.5,
+                                             "is_c3d_10splits_std": 0.6})
+    write("b.json", get_protocol("ucf101-tgan2"), {
+        "fid_c3d_per_draw_mean": 310.25, "fid_c3d_per_draw_std": 3.5,
+        "is_c3d_per_draw_mean": 54.75, "is_c3d_per_draw_std": 0.5})
+    df = build_table("1", tmp_path)
+    ours = df[df.source == "vdbench (paper preset)"].set_index("run")
+    assert ours.loc["a.json", ["fid", "fid_std", "is", "is_std"]].tolist() == [
+        "300.5", "", "55.5", "0.6"]
+    assert ours.loc["b.json", ["fid", "fid_std", "is", "is_std"]].tolist() == [
+        "310.2", "3.5", "54.75", "0.5"]
+    assert ours.loc["a.json", "evaluation"].startswith("10,000 samples pooled")
+    assert ours.loc["b.json", "evaluation"].startswith("TGANv2's: 10 sets of 2,048 samples")
+    assert set(df[df.source == "paper"].evaluation) == {""}

@@ -1,5 +1,7 @@
 """Protocol parameters against the paper's text (Section 4, Tables 1-6)."""
 
+import dataclasses
+
 import pytest
 
 from vdbench.metrics.errors import InputError
@@ -12,7 +14,7 @@ def test_bair_section_4_2():
     assert (p.num_clips, p.samples_per_clip, p.num_samples) == (256, 100, 25600)  # 100 × 256
     assert p.sampling == {"sampler": "langevin", "corrector_steps": 1, "delta": 0.1, "steps": 256,
                           "gamma": 0.0, "conditioning": "reconstruction", "w_r": 50.0}
-    assert p.metrics == ("fvd",) and p.split == "test"
+    assert p.metrics == ("fvd", "fvd_per_draw") and p.split == "test"  # pooled and per draw
 
 
 def test_kinetics_section_4_2():
@@ -65,3 +67,24 @@ def test_frameskip_is_validated_and_recorded():
     for bad in (0, -1, 2.0, True):
         with pytest.raises(InputError, match="text2video: frameskip must be an integer ≥ 1"):
             dataclasses.replace(t, frameskip=bad)
+
+
+def test_ucf101_tgan2_is_tganv2s_sample_protocol():
+    """TGANv2 (pfnet-research/tgan2 scripts/compute_fid.py, compute_inception_score.py): 10
+    sets of 2,048 samples, each set scored alone; the real reference is `ucf101`'s."""
+    t, u = get_protocol("ucf101-tgan2"), get_protocol("ucf101")
+    assert (t.num_clips, t.samples_per_clip, t.num_samples) == (2048, 10, 20480)
+    assert t.metrics == ("fid_c3d_per_draw", "is_c3d_per_draw") and t.paper_table == "1"
+    assert (t.reference_clips, t.split, t.frames, t.resolution) == (u.num_clips, u.split, 16, 64)
+    assert t.with_counts(4, None).reference_clips == 0  # hand-set clips are the reference
+    with pytest.raises(InputError, match="reference_clips applies to unconditional"):
+        dataclasses.replace(get_protocol("bair"), reference_clips=500)
+
+
+def test_fvd_exclude_context_is_a_recorded_protocol_field():
+    b = get_protocol("bair")
+    assert not b.fvd_exclude_context
+    fitvid = dataclasses.replace(b, fvd_exclude_context=True)
+    assert fitvid.summary()["fvd_exclude_context"] is True and fitvid.generated_frames == 15
+    with pytest.raises(InputError, match="needs conditioning frames"):
+        dataclasses.replace(get_protocol("ucf101"), fvd_exclude_context=True)

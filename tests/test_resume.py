@@ -154,3 +154,23 @@ def test_samples_are_kept_per_chunk(tmp_path, reference):
     with np.load(first) as z:
         assert z["videos"].dtype == np.uint8 and z["videos"].shape == (1, 16, 32, 32, 3)
         assert z["i3d"].shape == (1, 400)
+
+
+def test_other_feature_network_weights_invalidate_the_cache(tmp_path, reference):
+    """The cache key holds each feature network's weights sha256 (real and generated chunks)."""
+    from tests.other_weights import OTHER
+
+    out = tmp_path / "run"
+    assert run_vdbench(*ARGS, "--out", out).returncode == 0
+    res = subprocess.run(vdbench_cmd(*ARGS, "--out", out, "--resume",
+                                     prelude="tests.other_weights"),
+                         cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "invalidated" in res.stdout + res.stderr and "weights_sha256" in res.stdout + res.stderr
+    sha = reference["feature_networks"]["i3d"]["weights_sha256"]
+    assert len(next(iter(sha.values()))) == 64 and OTHER not in sha.values()
+    (changed,) = [r for r in records(out)
+                  if r["feature_networks"]["i3d"]["weights_sha256"] != sha]
+    assert set(changed["feature_networks"]["i3d"]["weights_sha256"].values()) == {OTHER}
+    assert changed["timing"]["chunks_cached"] == 0
+    assert changed["timing"]["real_chunks_cached"] == 0

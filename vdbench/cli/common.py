@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from typing import Optional
 
 import click
 
@@ -60,16 +61,22 @@ def set_threads(threads):
         torch.set_num_threads(threads)
 
 
-def network_options(default: str = "i3d", choices: tuple[str, ...] = ("i3d", "c3d", "inception")):
-    """--network, --frame-mode (Inception: avg over frames or the first) and --weights."""
+def network_options(default: Optional[str] = "i3d", default_help: str = ""):
+    """--network and --frame-mode (choices and help from the feature-network registry) and
+    --weights. ``default`` None: the command resolves it (``default_help`` says how)."""
+    from vdbench.metrics.networks import families, frame_modes, video_networks
+
+    described = "; ".join(dict.fromkeys(f"{n.family}: {n.help}" for n in video_networks()))
+    per_frame = ", ".join(dict.fromkeys(n.family for n in video_networks() if n.frame_mode))
+
     def decorate(fn):
         options = [
-            click.option("--network", default=default, show_default=True,
-                         type=click.Choice(list(choices)),
-                         help="i3d (FVD; Kinetics IS), c3d (UCF101, TGANv2), inception (images)."),
+            click.option("--network", default=default, show_default=default is not None,
+                         type=click.Choice(families()),
+                         help=f"{described}.{' ' + default_help if default_help else ''}"),
             click.option("--frame-mode", default="avg", show_default=True,
-                         type=click.Choice(["avg", "first"]),
-                         help="Inception only: average activations over frames, or frame 0."),
+                         type=click.Choice(frame_modes()),
+                         help=f"{per_frame}: average activations over frames, or frame 0."),
             click.option("--weights", default=None, type=click.Path(exists=True),
                          help="Weights to use instead of the cache: the C3D folder holding "
                               "conv3d_deepnetA_ucf.npz and mean2.npz, or the Inception .pth."),

@@ -7,18 +7,8 @@ import json
 import click
 
 from vdbench.cli.common import input_options, network_options, one_line_errors, set_threads
+from vdbench.metrics.networks import families, frame_modes
 from vdbench.protocols.datasets import DATASETS, READERS
-
-VALUE_RANGE = click.Choice(["0-255", "0-1", "-1-1"])
-
-
-def _i3d_factory(device: str):
-    def make():
-        from vdbench.metrics.fvd import I3DFeatures
-
-        return I3DFeatures(device=device)
-
-    return make
 
 
 @click.command()
@@ -34,20 +24,21 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
     Each side is a .npy/.npz uint8 array [N,T,H,W,3], a video file or folder of videos
     (mp4/avi/gif/webm), or a statistics .npz written by `vdbench stats`.
     """
-    from vdbench.metrics.fvd import NETWORK, PREPROCESSING
-    from vdbench.metrics.frechet import frechet_distance
-    from vdbench.engine.streaming import side_stats
+    from vdbench.engine.streaming import frechet_between
+    from vdbench.metrics.fvd import PREPROCESSING
+    from vdbench.metrics.networks import get_network
     from vdbench.reporting.provenance import environment
 
     set_threads(threads)
-    kw = dict(batch_size=batch_size, frames=frames, clips_per_video=clips_per_video,
-              value_range=value_range)
-    a = side_stats(real, _i3d_factory(device), **kw)
-    b = side_stats(generated, _i3d_factory(device), **kw)
-    value = frechet_distance(a, b)
+    net = get_network("i3d")
+    _, value, a, b, extractor = frechet_between(
+        real, generated, net, lambda: net.make(device), batch_size=batch_size, frames=frames,
+        clips_per_video=clips_per_video, value_range=value_range)
     result = {"fvd": value, "real": str(real), "generated": str(generated),
-              "n_real": a.count, "n_generated": b.count, "network": NETWORK,
-              "preprocessing": PREPROCESSING, "environment": environment()}
+              "n_real": a.count, "n_generated": b.count, "network": net.network_label,
+              "preprocessing": PREPROCESSING,
+              "weights_sha256": getattr(extractor, "weights_sha256", None),
+              "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
@@ -55,13 +46,13 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
 
 
 @click.command()
-@click.argument("network", type=click.Choice(["i3d", "c3d", "inception"]))
+@click.argument("network", type=click.Choice(families()))
 @click.argument("input_path", metavar="INPUT")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the [N, D] float32 features (.npy).")
 @input_options
-@click.option("--frame-mode", default="avg", show_default=True, type=click.Choice(["avg", "first"]),
-              help="Inception only: average activations over frames, or frame 0.")
+@click.option("--frame-mode", default="avg", show_default=True, type=click.Choice(frame_modes()),
+              help="Per-frame networks (inception): average over frames, or frame 0.")
 @click.option("--weights", default=None, type=click.Path(exists=True),
               help="C3D weights folder or Inception .pth instead of the cache.")
 @click.option("--logits", "want_logits", is_flag=True,
@@ -74,18 +65,19 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
     i3d: the 400 time-averaged logits (FVD); c3d: fc7 after ReLU, 4096 (UCF101 FID; --logits:
     the 101 logits); inception: pool3, 2048 (--logits: the 1008 logits), per --frame-mode.
     """
-    import numpy as np
-
-    from vdbench.protocols.datasets.generic import open_source
+    from vdbench.engine.streaming import stream_stats
     from vdbench.util.atomic import atomic_save_npy
-    from vdbench.engine.streaming import iter_features
-    from vdbench.metrics.networks import extractor_factory
+    from vdbench.metrics.feature_stats import Keep
+    from vdbench.metrics.networks import Array, by_family
+    from vdbench.protocols.datasets.generic import open_source
 
     set_threads(threads)
+    net = by_family(network, frame_mode)
+    key = Array(net.name, logits=want_logits).key
     source = open_source(input_path, frames, clips_per_video)
-    extractor = extractor_factory(network, device, frame_mode, weights)()
-    pairs = list(iter_features(source, extractor, batch_size, value_range, logits=True))
-    feats = np.concatenate([p[1] if want_logits else p[0] for p in pairs])
+    stats = stream_stats(source, net.make(device, weights), net.name, {key: Keep(rows=True)},
+                         batch_size, value_range)
+    feats = stats.all_rows(key)
     atomic_save_npy(output, feats)
     kind = "logits" if want_logits else "features"
     click.echo(f"wrote {output}: {feats.shape[0]} × {feats.shape[1]} {network} {kind}")
@@ -116,14 +108,16 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
     INPUT is a video array/file/folder, or with --data-dir a dataset name, e.g.
     `vdbench stats ucf101 --data-dir DIR --network c3d -o ucf101_c3d.npz`. The real data's
     Inception Score (of the same network's logits) is stored beside the statistics and printed.
+    The file records its network: `vdbench fid` without --network then uses the same one.
     """
     from pathlib import Path as _Path
 
+    from vdbench.engine.streaming import dataset_source, stats_meta, stream_stats
     from vdbench.metrics.errors import InputError
-    from vdbench.metrics.inception_score import inception_score
+    from vdbench.metrics.feature_stats import merge_plans
+    from vdbench.metrics.networks import by_family
+    from vdbench.metrics.registry import frechet_of, inception_score_of
     from vdbench.protocols.datasets.generic import open_source
-    from vdbench.engine.streaming import dataset_source, stats_and_logits, stats_meta
-    from vdbench.metrics.networks import extractor_factory, network_label
 
     set_threads(threads)
     if data_dir or (input_path in DATASETS and not _Path(input_path).exists()):
@@ -132,12 +126,14 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
         source = open_source(input_path, frames, clips_per_video)
     if len(source) < 2:
         raise InputError(f"{input_path}: {len(source)} video(s); at least 2 are needed")
-    extractor = extractor_factory(network, device, frame_mode, weights)()
-    s, logits = stats_and_logits(source, extractor, batch_size, value_range,
-                                 desc=_Path(input_path).name)
-    is_mean, is_std = inception_score(logits, is_splits)
-    s.save(output, source=str(input_path), is_mean=is_mean, is_std=is_std, is_splits=is_splits,
-           **stats_meta(network_label(network, frame_mode), extractor.preprocessing))
+    net = by_family(network, frame_mode)
+    fd, score = frechet_of(net.name), inception_score_of(net.name)
+    extractor = net.make(device, weights)
+    s = stream_stats(source, extractor, net.name, merge_plans(fd.needs(), score.needs()),
+                     batch_size, value_range, desc=_Path(input_path).name)
+    is_mean, is_std = score.score(s, is_splits)
+    s.stats(fd.array.key).save(output, source=str(input_path), is_mean=is_mean, is_std=is_std,
+                               is_splits=is_splits, **stats_meta(extractor))
     click.echo(f"wrote {output}: {network} statistics of {s.count} videos; real-data IS "
                f"{is_mean:.4f} ± {is_std:.4f} ({is_splits} split(s))")
 
@@ -148,7 +144,7 @@ def weights():
 
 
 @weights.command("fetch")
-@click.argument("network", type=click.Choice(["i3d", "c3d", "inception"]))
+@click.argument("network", type=click.Choice(families()))
 @click.option("--force", is_flag=True, help="Convert again even if the file exists.")
 @one_line_errors
 def weights_fetch(network, force):
@@ -158,16 +154,7 @@ def weights_fetch(network, force):
     mean2.npz; inception: torch-fidelity's weights-inception-2015-12-05-6726825d.pth. Offline,
     the error says which file to put where.
     """
-    if network == "c3d":
-        from vdbench.metrics.c3d_weights import fetch_c3d_weights
+    from vdbench.metrics.networks import fetch_weights
 
-        path = fetch_c3d_weights(force=force)
-    elif network == "inception":
-        from vdbench.metrics.inception_weights import fetch_inception_weights
-
-        path = fetch_inception_weights(force=force)
-    else:
-        from vdbench.metrics.i3d_weights import fetch_i3d_weights
-
-        path = fetch_i3d_weights(force=force)
+    path = fetch_weights(network, force=force)
     click.echo(f"{network} weights: {path}")

@@ -33,6 +33,9 @@ def run_options(fn):
         click.option("--with-replacement", is_flag=True,
                      help="Kinetics-600: clips drawn with replacement, ground truth with another "
                           "seed (the evaluation of [33, 14] the paper discusses)."),
+        click.option("--fvd-exclude-context", is_flag=True,
+                     help="FVD on the frames after the conditioning frames only, on both sides "
+                          "(FitVid's BAIR evaluation: the 15 generated frames); recorded."),
         click.option("--out", default="runs", help="Folder for result records (JSON)."),
         click.option("--device", default="cpu"),
         click.option("--batch-size", type=click.IntRange(min=1), default=8),
@@ -101,6 +104,8 @@ def _prepare(protocol_name: str, kw: dict):
     if kw["frameskip"]:
         protocol = dataclasses.replace(protocol, frameskip=kw["frameskip"])
     protocol = protocol.with_fit(kw["fit"])
+    if kw["fvd_exclude_context"]:  # Protocol refuses it where it cannot apply
+        protocol = dataclasses.replace(protocol, fvd_exclude_context=True)
     if kw["with_replacement"]:
         if protocol.name != "kinetics600":
             raise InputError("--with-replacement applies to the kinetics600 protocol only")

@@ -1,4 +1,4 @@
-"""`vdbench fid` (C3D / Inception Fréchet distance) and `vdbench is` (Inception Score)."""
+"""`vdbench fid` (Fréchet distance in any feature network's space) and `vdbench is`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ import click
 
 from vdbench.cli.common import input_options, network_options, one_line_errors, set_threads
 
+FID_DEFAULT = "c3d"
+
 
 @click.command()
 @click.argument("real")
 @click.argument("generated")
 @input_options
-@network_options(default="c3d", choices=("c3d", "inception", "i3d"))
+@network_options(default=None, default_help=(
+    f"[default: the network a statistics file given as REAL or GENERATED was written with "
+    f"(`vdbench stats` writes i3d unless told otherwise), else {FID_DEFAULT}]"))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @one_line_errors
 def fid(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
@@ -22,22 +26,22 @@ def fid(real, generated, batch_size, threads, device, frames, clips_per_video, v
 
     c3d: UCF101 FID (TGANv2's C3D fc7, 16-frame clips); inception: FID-avg or FID-first
     (--frame-mode); i3d: the FVD. Each side is videos (.npy/.npz, a video file or folder) or a
-    statistics .npz written by `vdbench stats` with the same --network.
+    statistics .npz written by `vdbench stats`; without --network, a statistics file's own
+    network is used, so `vdbench stats` then `vdbench fid` agree.
     """
-    from vdbench.metrics.frechet import frechet_distance
-    from vdbench.engine.streaming import side_stats
-    from vdbench.metrics.networks import extractor_factory, network_label
+    from vdbench.engine.streaming import frechet_between, resolve_network
     from vdbench.reporting.provenance import environment
 
     set_threads(threads)
-    label = network_label(network, frame_mode)
-    make = extractor_factory(network, device, frame_mode, weights)
-    kw = dict(batch_size=batch_size, frames=frames, clips_per_video=clips_per_video,
-              value_range=value_range, network=label)
-    a, b = side_stats(real, make, **kw), side_stats(generated, make, **kw)
-    value = frechet_distance(a, b)
-    result = {"fid": value, "network": label, "real": str(real), "generated": str(generated),
-              "n_real": a.count, "n_generated": b.count, "environment": environment()}
+    net = resolve_network(network, frame_mode, (real, generated), FID_DEFAULT)
+    name, value, a, b, extractor = frechet_between(
+        real, generated, net, lambda: net.make(device, weights), batch_size=batch_size,
+        frames=frames, clips_per_video=clips_per_video, value_range=value_range)
+    label = net.network_label
+    result = {"fid": value, "metric": name, "network": label, "real": str(real),
+              "generated": str(generated), "n_real": a.count, "n_generated": b.count,
+              "weights_sha256": getattr(extractor, "weights_sha256", None),
+              "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
@@ -47,7 +51,7 @@ def fid(real, generated, batch_size, threads, device, frames, clips_per_video, v
 @click.command("is")
 @click.argument("input_path", metavar="INPUT")
 @input_options
-@network_options(default="c3d")
+@network_options(default=FID_DEFAULT)
 @click.option("--splits", default=1, show_default=True, type=click.IntRange(min=1),
               help="Score each of N consecutive parts; report their mean ± std (paper: 1, 10).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -60,26 +64,30 @@ def inception_score_command(input_path, batch_size, threads, device, frames, cli
     logits, IS-avg or IS-first (--frame-mode). INPUT may also be an [N, classes] float .npy of
     logits (e.g. from `vdbench features NETWORK --logits`).
     """
-    import numpy as np
-
-    from vdbench.metrics.inception_score import inception_score
+    from vdbench.engine.streaming import read_logits, stream_stats
+    from vdbench.metrics.feature_stats import FeatureStats
+    from vdbench.metrics.networks import by_family
+    from vdbench.metrics.registry import inception_score_of
     from vdbench.protocols.datasets.generic import open_source
-    from vdbench.engine.streaming import iter_features, read_logits
-    from vdbench.metrics.networks import extractor_factory, network_label
 
     set_threads(threads)
+    net = by_family(network, frame_mode)
+    metric = inception_score_of(net.name)
     logits = read_logits(input_path)
-    if logits is None:
+    if logits is not None:
+        stats = FeatureStats(metric.needs())
+        stats.add({metric.array.key: logits})
+    else:
         source = open_source(input_path, frames, clips_per_video)
-        extractor = extractor_factory(network, device, frame_mode, weights)()
-        logits = np.concatenate([lg for _, lg in iter_features(
-            source, extractor, batch_size, value_range, logits=True)])
-    mean, std = inception_score(logits, splits)
-    result = {"is_mean": mean, "is_std": std, "splits": splits, "n": int(logits.shape[0]),
-              "classes": int(logits.shape[1]), "network": network_label(network, frame_mode),
+        stats = stream_stats(source, net.make(device, weights), net.name, metric.needs(),
+                             batch_size, value_range)
+    mean, std = metric.score(stats, splits)
+    classes = stats.all_rows(metric.array.key).shape[1]
+    result = {"is_mean": mean, "is_std": std, "splits": splits, "n": stats.count,
+              "classes": int(classes), "metric": metric.name, "network": net.network_label,
               "input": str(input_path)}
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
-        click.echo(f"IS {mean:.4f} ± {std:.4f}  ({logits.shape[0]} videos, {splits} split(s), "
-                   f"{logits.shape[1]} classes)")
+        click.echo(f"IS {mean:.4f} ± {std:.4f}  ({stats.count} videos, {splits} split(s), "
+                   f"{classes} classes)")

@@ -1,4 +1,8 @@
-"""The feature networks a protocol's metrics need, applied to each chunk of videos."""
+"""The feature arrays a protocol's metrics read, computed for each chunk of videos.
+
+Which networks run, on which frames, and what is kept of their output all come from the
+registered metrics the protocol lists (vdbench.metrics.registry, vdbench.metrics.networks).
+"""
 
 from __future__ import annotations
 
@@ -6,58 +10,63 @@ from typing import Optional
 
 import numpy as np
 
-from vdbench.engine.accumulate import SCORES
+from vdbench.engine.accumulate import Accumulator
+from vdbench.metrics.feature_stats import FeatureStats, merge_plans
+from vdbench.metrics.networks import Array, get_network, network_arrays
+from vdbench.metrics.registry import Metric, get_metric
 from vdbench.protocols.base import Protocol
 
-# metric → the feature network it needs
-NETWORK_OF = {"fvd": "i3d", "is_i3d": "i3d", "fid_c3d": "c3d", "is_c3d": "c3d",
-              "fid_avg": "inception_avg", "is_avg": "inception_avg",
-              "fid_first": "inception_first", "is_first": "inception_first"}
+
+def protocol_metrics(protocol: Protocol) -> list[Metric]:
+    """The protocol's metrics as registered, with the conditioning frames dropped from the
+    input of the FVD metrics when the protocol asks for it (FitVid's evaluation)."""
+    metrics = [get_metric(name) for name in protocol.metrics]
+    if not protocol.fvd_exclude_context:  # (Protocol refuses it where no FVD is computed)
+        return metrics
+    return [m.excluding_context() if m.excludable_context else m for m in metrics]
 
 
 class FeatureSet:
     """The feature networks a protocol's metrics need, applied to one batch of videos.
 
     Networks load when the set is made, before any generation: missing weights fail the run at
-    once with the message saying where to put them.
+    once with the message saying where to put them. ``extractor`` replaces the I3D.
     """
 
     def __init__(self, protocol: Protocol, device: str, extractor=None,
                  c3d_weights: Optional[str] = None, inception_weights: Optional[str] = None):
-        from vdbench.metrics.networks import extractor_factory
-
-        weights = {"c3d": c3d_weights, "inception": inception_weights}
-        self.extractors = {}
-        for network in sorted({NETWORK_OF[m] for m in protocol.metrics if m in NETWORK_OF}):
-            if network == "i3d" and extractor is not None:
-                self.extractors[network] = extractor
-                continue
-            family, _, mode = network.partition("_")  # inception_avg → inception, avg
-            self.extractors[network] = extractor_factory(family, device, mode or "avg",
-                                                         weights.get(family))()
-        self.consistency = None
-        if protocol.dataset == "shapes" and protocol.context_frames:
-            from vdbench.protocols.shapes_consistency import context_consistency
-
-            self.consistency = context_consistency
+        self.metrics = protocol_metrics(protocol)
+        for metric in self.metrics:
+            metric.check(protocol.num_clips, protocol.samples_per_clip)
+        self.plan = merge_plans(*(m.needs() for m in self.metrics))
+        self.arrays: dict[str, Array] = {m.array.key: m.array for m in self.metrics}
         self.context_frames = protocol.context_frames
-        self.score_arrays = frozenset(SCORES[m] for m in protocol.metrics if m in SCORES)
+        weights = {"c3d": c3d_weights, "inception": inception_weights}  # by network family
+        self.extractors = {}
+        for name in sorted({a.network for a in self.arrays.values()}):
+            network = get_network(name)
+            if name == "i3d" and extractor is not None:
+                self.extractors[name] = extractor
+            else:
+                self.extractors[name] = network.make(device, weights.get(network.family))
+
+    def accumulator(self, draws: int = 1) -> Accumulator:
+        """An empty set for a pass with ``draws`` samples per clip."""
+        return Accumulator(FeatureStats(self.plan, draws))
 
     @property
     def record(self) -> dict:
+        """What produced the features: part of every record and of the chunk cache's key."""
         return {"feature_networks": {
             name: {"network": getattr(e, "network", type(e).__name__),
-                   "preprocessing": getattr(e, "preprocessing", "")}
-            for name, e in self.extractors.items()}}
+                   "preprocessing": getattr(e, "preprocessing", ""),
+                   "weights_sha256": getattr(e, "weights_sha256", None)}
+            for name, e in self.extractors.items()},
+            "feature_arrays": sorted(self.plan)}
 
     def __call__(self, videos: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
-        out = {}
+        out: dict[str, np.ndarray] = {}
         for name, extractor in self.extractors.items():
-            if name == "i3d":  # FVD features are the logits
-                out[name] = extractor(videos)
-            else:
-                out[name], out[f"{name}_logits"] = extractor.features_and_logits(videos)
-        if self.consistency is not None:
-            out["consistency"] = np.asarray(
-                self.consistency(real, videos, self.context_frames), dtype=np.float64)
+            out.update(network_arrays(extractor, name, self.plan, videos, real,
+                                      self.context_frames))
         return out

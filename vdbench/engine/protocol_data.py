@@ -25,7 +25,10 @@ def open_protocol_data(protocol: Protocol, data_dir: Optional[str]):
     dataset = reader.open_for(protocol, data_dir, protocol.split)
     window = dict(frames=protocol.frames, frameskip=protocol.frameskip)
     if not protocol.with_replacement:
-        clips = dataset.select(protocol.num_clips, seed=reader.clip_seed(protocol.seed), **window)
+        seed = reader.clip_seed(protocol.seed)
+        clips = dataset.select(protocol.num_clips, seed=seed, **window)
+        if protocol.reference_clips:  # unconditional: a larger real reference
+            return clips, dataset.select(protocol.reference_clips, seed=seed, **window)
         return clips, clips
     return (dataset.select(protocol.num_clips, seed=protocol.seed, replace=True, **window),
             dataset.select(protocol.num_clips, seed=protocol.seed + 1, replace=True, **window))

@@ -25,7 +25,7 @@ from vdbench.engine import chunks as chunking
 from vdbench.engine.distributed import Dist
 from vdbench.engine.generator import GenerationRequest, check_output, sample_seed
 from vdbench.engine.cache import ChunkCache, key_hash
-from vdbench.engine.accumulate import FRECHET, Accumulator, frechet_metrics, metrics_of
+from vdbench.engine.accumulate import Accumulator, metrics_of
 from vdbench.engine.features import FeatureSet
 from vdbench.engine.protocol_data import (data_fingerprint, open_protocol_data, read_block,
                                           reference_data)
@@ -225,7 +225,7 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
         t0 = time.perf_counter()
         reals, real_chunks = {}, 0
         for split, data in references.items():
-            reals[split] = Accumulator(score_arrays=features.score_arrays)
+            reals[split] = features.accumulator()
             key = {"kind": "real", "data": data.describe(), "frames": protocol.frames,
                    "context_frames": protocol.context_frames, **chunk_key}
             name = artefact_name(protocol, "real" + ("-" + split if split else ""), key)
@@ -240,7 +240,7 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
             sampler = gen.record()
             key = {"kind": "generated", "protocol": protocol.summary(), "model": gen.identity,
                    "sampler": sampler, "data": clips.describe(), **chunk_key}
-            acc = Accumulator(protocol.samples_per_clip, features.score_arrays)
+            acc = features.accumulator(protocol.samples_per_clip)
             examples: list[np.ndarray] = []
             # named by model and every applied setting: two runs that differ in anything keep
             # their own cache, grid and record
@@ -254,7 +254,7 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
             wall = time.perf_counter() - t
             record = make_record(
                 protocol=protocol.summary(), model=gen.identity, sampler=sampler,
-                metrics=_metrics(acc, reals, protocol.metrics),
+                metrics=metrics_of(acc, reals, features.metrics),
                 counts={"real": real.count, "generated": acc.count, "clips": len(clips),
                         "samples_per_clip": protocol.samples_per_clip},
                 timing=_timing(acc, real, wall, real_seconds, dist, cache),
@@ -286,17 +286,6 @@ def artefact_name(protocol: Protocol, label: str, key: dict) -> str:
 
 def _record_tag(protocol: Protocol, run_name: str) -> str:
     return run_name[len(f"{protocol.name}-{protocol.preset}-"):]
-
-
-def _metrics(acc: Accumulator, reals: dict, metrics) -> dict:
-    """Metrics against the protocol's ground truth, plus the Fréchet distances against each
-    further reference split, suffixed with its name (e.g. ``fvd_train``)."""
-    out = metrics_of(acc, reals[""], metrics)
-    for split, real in reals.items():
-        if split:
-            out.update({f"{k}_{split}": v for k, v in frechet_metrics(acc, real, metrics).items()
-                        if k in FRECHET})
-    return out
 
 
 def _timing(acc: Accumulator, real: Accumulator, wall: float, real_seconds: float, dist: Dist,

@@ -1,9 +1,11 @@
-"""Streaming evaluation glue: clip sources → features → Gaussian statistics → FVD."""
+"""The standalone commands' path: clip sources (or saved statistics) → feature arrays →
+FeatureStats, which the registered metrics read as they do in a run."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Optional
 
@@ -11,8 +13,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from vdbench.metrics.errors import InputError
+from vdbench.metrics.feature_stats import FeatureStats, Keep
 from vdbench.metrics.frechet import GaussianStats
-from vdbench.metrics.fvd import NETWORK, PREPROCESSING
+from vdbench.metrics.networks import FeatureNetwork, by_family, by_label, network_arrays
+from vdbench.metrics.registry import frechet_of
 from vdbench.protocols.datasets.generic import open_source
 
 log = logging.getLogger(__name__)
@@ -29,62 +33,95 @@ def is_stats_file(path: str | Path) -> bool:
         raise InputError(f"{path}: cannot read ({err})") from err
 
 
-def load_stats(path: str | Path, network: str = NETWORK) -> GaussianStats:
-    """Saved statistics of ``network`` (I3D by default); refuses those of another network."""
+def stats_label(path: str | Path) -> Optional[str]:
+    """The network label a statistics file was written with (None if it records none)."""
     with np.load(path, allow_pickle=False) as data:
-        found = str(data["meta_network"]) if "meta_network" in data else None
-    if found != network:
-        raise InputError(f"{path}: statistics of network {found!r}, expected {network!r}")
-    return GaussianStats.load(path)
+        return str(data["meta_network"]) if "meta_network" in data else None
 
 
-def iter_features(source, extractor, batch_size: int, value_range: Optional[str] = None,
-                  desc: str = "features", logits: bool = False) -> Iterator:
-    """Features of every clip of ``source``, one batch at a time, with a progress bar.
+def load_stats(path: str | Path, network: FeatureNetwork) -> FeatureStats:
+    """Saved statistics of ``network``'s features; refuses those of another network."""
+    found = stats_label(path)
+    if found != network.network_label:
+        raise InputError(f"{path}: statistics of network {found!r}, expected "
+                         f"{network.network_label!r}")
+    return FeatureStats.of_saved(network.name, GaussianStats.load(path))
 
-    With ``logits=True`` each item is the extractor's (features, logits) pair.
-    """
-    run = extractor.features_and_logits if logits else extractor
+
+def iter_batches(source, fn: Callable, batch_size: int, desc: str = "features") -> Iterator:
+    """``fn(batch)`` for every batch of ``source``'s clips, with a progress bar; errors name
+    the input."""
     with tqdm(total=len(source), desc=desc, unit="video", leave=False) as bar:
         for batch in source.batches(batch_size):
             try:
-                yield run(batch, value_range=value_range)
+                yield fn(batch)
             except InputError as err:
                 raise InputError(f"{getattr(source, 'path', desc)}: {err}") from err
             bar.update(len(batch))
 
 
-def side_stats(path: str | Path, extractor_factory, batch_size: int, frames: Optional[int] = None,
-               clips_per_video: int = 1, value_range: Optional[str] = None,
-               network: str = NETWORK) -> GaussianStats:
-    """Statistics of one side of an FVD/FID: a saved stats .npz, or videos to embed."""
+def stream_stats(source, extractor, network: str, plan: Mapping[str, Keep], batch_size: int,
+                 value_range: Optional[str] = None, desc: str = "features") -> FeatureStats:
+    """``network``'s arrays of every clip of ``source``, accumulated as ``plan`` asks: the
+    statistics the registered metrics read (the runner fills the same object chunk by chunk)."""
+    stats = FeatureStats(plan)
+    for arrays in iter_batches(source, lambda b: network_arrays(
+            extractor, network, plan, b, value_range=value_range), batch_size, desc):
+        stats.add(arrays)
+    if not stats.count:
+        raise InputError(f"{desc}: no videos")
+    return stats
+
+
+def side_stats(path: str | Path, network: FeatureNetwork, make: Callable, batch_size: int,
+               plan: Mapping[str, Keep], frames: Optional[int] = None, clips_per_video: int = 1,
+               value_range: Optional[str] = None) -> FeatureStats:
+    """One side of a Fréchet distance: a saved statistics .npz, or videos to embed with the
+    extractor ``make()`` returns (made only if needed)."""
     if is_stats_file(path):
         return load_stats(path, network)
     source = open_source(path, frames, clips_per_video)
     if len(source) < 2:
         raise InputError(f"{path}: {len(source)} video(s); at least 2 are needed for a covariance")
-    extractor = extractor_factory()
-    stats = GaussianStats(extractor.dim)
-    for features in iter_features(source, extractor, batch_size, value_range, desc=Path(path).name):
-        stats.update(features)
-    return stats
+    return stream_stats(source, make(), network.name, plan, batch_size, value_range,
+                        desc=Path(path).name)
 
 
-def stats_and_logits(source, extractor, batch_size: int, value_range: Optional[str] = None,
-                     desc: str = "features") -> tuple[GaussianStats, np.ndarray]:
-    """Gaussian statistics of the features and all logits (for IS) of ``source``'s clips."""
-    stats, logits = GaussianStats(extractor.dim), []
-    for feats, batch_logits in iter_features(source, extractor, batch_size, value_range, desc,
-                                             logits=True):
-        stats.update(feats)
-        logits.append(batch_logits)
-    if not logits:
-        raise InputError(f"{desc}: no videos")
-    return stats, np.concatenate(logits)
+def resolve_network(network: Optional[str], frame_mode: str, sides: tuple, default: str
+                    ) -> FeatureNetwork:
+    """``--network``/``--frame-mode`` if given; else the network a statistics file among
+    ``sides`` was written with; else ``default``."""
+    if network:
+        return by_family(network, frame_mode)
+    labels = {str(stats_label(p)) for p in sides if is_stats_file(p)}
+    if len(labels) > 1:
+        raise InputError(f"{', '.join(map(str, sides))}: statistics of different networks "
+                         f"({' vs '.join(sorted(labels))})")
+    return by_label(labels.pop()) if labels else by_family(default, frame_mode)
 
 
-def stats_meta(network: str = NETWORK, preprocessing: str = PREPROCESSING) -> dict[str, str]:
-    return {"network": network, "preprocessing": preprocessing}
+def frechet_between(real, generated, network: FeatureNetwork, make: Callable, **kw
+                    ) -> tuple[str, float, FeatureStats, FeatureStats, Optional[object]]:
+    """(metric name, value, real stats, generated stats, the extractor or None if both sides
+    were statistics files) of ``network``'s registered Fréchet distance (`vdbench fvd`,
+    `vdbench fid`); ``make`` is called at most once."""
+    metric = frechet_of(network.name)
+    made: list = []
+
+    def make_once():
+        if not made:
+            made.append(make())
+        return made[0]
+
+    a = side_stats(real, network, make_once, plan=metric.needs(), **kw)
+    b = side_stats(generated, network, make_once, plan=metric.needs(), **kw)
+    return metric.name, metric.compute(b, a)[metric.name], a, b, made[0] if made else None
+
+
+def stats_meta(extractor) -> dict[str, str]:
+    """What a statistics file records of the network that made it."""
+    return {"network": extractor.network, "preprocessing": extractor.preprocessing,
+            "weights_sha256": json.dumps(getattr(extractor, "weights_sha256", None))}
 
 
 def dataset_source(name: str, data_dir: Optional[str], split: str, clips: Optional[int],

@@ -112,17 +112,17 @@ class C3DFeatures:
     preprocessing = PREPROCESSING
 
     def __init__(self, model: Optional[C3D] = None, mean_crop: Optional[torch.Tensor] = None,
-                 device: str = "cpu", weights_dir=None):
+                 device: str = "cpu", weights_dir=None, weights=None):
+        """Weights: ``model`` and ``mean_crop`` as given (``weights_sha256`` None), else the
+        folder ``weights_dir`` (or ``weights``, the registry's name for it) or the cache's."""
         self.device = torch.device(device)
-        # SHA-256 of each weights file loaded, and a short combined digest of both, for the
-        # record (no checksum is pinned: see `metrics.c3d_weights`); None for a given model.
-        self.weights_files_sha256: dict[str, str] = {}
-        self.weights_sha256: Optional[str] = None
+        self.weights_sha256: Optional[dict[str, str]] = None
         if model is None or mean_crop is None:
-            from vdbench.metrics.c3d_weights import combined_sha256, load_c3d_files
+            from vdbench.metrics.c3d_weights import load_c3d, weights_sha256
 
-            model, mean_crop, self.weights_files_sha256 = load_c3d_files(weights_dir)
-            self.weights_sha256 = combined_sha256(self.weights_files_sha256)
+            folder = weights_dir or weights
+            model, mean_crop = load_c3d(folder)
+            self.weights_sha256 = weights_sha256(folder)
         self.model = model.eval().to(self.device)
         self.mean_crop = mean_crop.to(self.device)
 

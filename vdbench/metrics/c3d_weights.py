@@ -10,8 +10,8 @@ release of a fork (``github.com/mitmul/tgan2/releases/download/untagged-d2d4900c
 which only its author can see; its commit eb07f02 ("Replace URLs with correct ones", August 2020)
 replaced it with the published release ``github.com/rezoo/tgan2/releases/download/v1.0``, which
 `RELEASE` uses. No copy has been verified here, so no checksum is pinned; instead the SHA-256 of
-each file loaded is computed and returned with the network (`load_c3d_files`), so every result
-records exactly which weights produced its features.
+each file loaded is recorded (`weights_sha256`, on `C3DFeatures`), so every result records
+exactly which weights produced its features.
 
 Chainer layouts: `ConvolutionND` W is [out, in, kt, kh, kw] and `Linear` W is [out, in], the
 same as torch's Conv3d / Linear, so arrays load without transposes.
@@ -19,7 +19,6 @@ same as torch's Conv3d / Linear, so arrays load without transposes.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Optional
@@ -30,8 +29,8 @@ import torch
 from vdbench.metrics import cache
 from vdbench.metrics.c3d import C3D, CONVS, LINEARS, crop_mean
 from vdbench.metrics.errors import InputError, WeightsUnavailableError
+from vdbench.metrics.hashing import weights_sha256 as file_weights_sha256
 from vdbench.metrics.weights_download import download
-from vdbench.util.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +109,14 @@ def fetch_c3d_weights(force: bool = False, folder: Optional[Path] = None) -> Pat
     return folder
 
 
-def combined_sha256(digests: dict[str, str]) -> str:
-    """A short name for a set of weight files: the first 16 hex digits of the SHA-256 of their
-    ``name digest`` lines, in name order."""
-    lines = "".join(f"{name} {digests[name]}\n" for name in sorted(digests))
-    return hashlib.sha256(lines.encode("utf-8")).hexdigest()[:16]
+def _folder(weights_dir: Optional[Path | str]) -> Path:
+    return Path(weights_dir) if weights_dir else default_dir()
+
+
+def weights_sha256(weights_dir: Optional[Path | str] = None) -> dict[str, str]:
+    """File name → sha256 of the two files ``load_c3d(weights_dir)`` reads (once per process)."""
+    folder = _folder(weights_dir)
+    return {name: file_weights_sha256(folder / name) for name in FILES}
 
 
 def load_c3d(weights_dir: Optional[Path | str] = None) -> tuple[C3D, torch.Tensor]:
@@ -123,20 +125,12 @@ def load_c3d(weights_dir: Optional[Path | str] = None) -> tuple[C3D, torch.Tenso
     ``weights_dir`` (a user's folder) must hold both files; without it the cache is used and
     filled on first use when the internet is reachable.
     """
-    model, mean, _ = load_c3d_files(weights_dir)
-    return model, mean
-
-
-def load_c3d_files(weights_dir: Optional[Path | str] = None
-                   ) -> tuple[C3D, torch.Tensor, dict[str, str]]:
-    """`load_c3d` and the SHA-256 of each file loaded ({file name: hex digest})."""
-    folder = Path(weights_dir) if weights_dir else default_dir()
+    folder = _folder(weights_dir)
     missing = [f for f in FILES if not (folder / f).is_file()]
     if missing and weights_dir:
         raise WeightsUnavailableError(_missing_message(folder, missing))
     if missing:
         fetch_c3d_weights(folder=folder)
-    digests = {name: file_sha256(folder / name) for name in FILES}
     arrays = read_c3d_npz(folder / MODEL_FILE)
     model = C3D()
     with torch.no_grad():
@@ -144,4 +138,4 @@ def load_c3d_files(weights_dir: Optional[Path | str] = None
             weight, bias = module.get_parameter("weight"), module.get_parameter("bias")
             weight.copy_(torch.from_numpy(arrays[f"{name}/W"].astype(np.float32)))
             bias.copy_(torch.from_numpy(arrays[f"{name}/b"].astype(np.float32)))
-    return model.eval(), read_mean(folder / MEAN_FILE), digests
+    return model.eval(), read_mean(folder / MEAN_FILE)

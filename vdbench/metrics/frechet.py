@@ -27,7 +27,8 @@ _STATS_KEYS = ("count", "sum", "sum_outer")
 class GaussianStats:
     """Streaming first and second moments of [N, D] features in float64.
 
-    Memory is O(D²) whatever N is; shards merge exactly (sums add).
+    Memory is O(D²) whatever N is; shards merge exactly (sums add): ``a.merge(b)`` in place,
+    ``a + b`` into new statistics.
     """
 
     dim: int
@@ -54,12 +55,23 @@ class GaussianStats:
         return self
 
     def merge(self, other: "GaussianStats") -> "GaussianStats":
+        """Add ``other``'s samples to these statistics **in place** (shards combine exactly:
+        the sums add) and return ``self``, like ``update``. So ``a.merge(b)`` alone and
+        ``merged = a.merge(b)`` both leave the merged statistics in ``a``; ``a + b`` instead
+        returns new statistics and leaves both unchanged."""
         if other.dim != self.dim:
             raise InputError(f"cannot merge statistics of dim {other.dim} into dim {self.dim}")
-        return GaussianStats(
-            self.dim, self.count + other.count, self.sum + other.sum,
-            self.sum_outer + other.sum_outer,
-        )
+        self.count += other.count
+        self.sum = self.sum + other.sum
+        self.sum_outer = self.sum_outer + other.sum_outer
+        return self
+
+    def __add__(self, other: "GaussianStats") -> "GaussianStats":
+        """New statistics of both sample sets; ``self`` and ``other`` are left unchanged."""
+        return self.copy().merge(other)
+
+    def copy(self) -> "GaussianStats":
+        return GaussianStats(self.dim, self.count, self.sum.copy(), self.sum_outer.copy())
 
     @property
     def mean(self) -> np.ndarray:

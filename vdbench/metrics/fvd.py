@@ -7,22 +7,19 @@ statistics in float64 → Fréchet distance (TF-GAN formula). Streams: memory do
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import torch
 
-from vdbench.metrics.frechet import GaussianStats, frechet_distance
+from vdbench.metrics.hashing import weights_sha256
 from vdbench.metrics.i3d import INPUT_SIZE, MIN_FRAMES, NUM_CLASSES
-from vdbench.metrics.pixels import RANGES_255, to_pixels
+from vdbench.metrics.pixels import to_pixels
 from vdbench.metrics.resize import resize_bilinear_tf1
 
 NETWORK = "i3d-kinetics-400/1 logits (time-averaged)"
 PREPROCESSING = "tf1 resize_bilinear 224x224 (half_pixel_centers=False), 2x/255-1"
-
-# Declared value ranges of float input, mapped to the reference's 0–255 scale: x ↦ a·x + b.
-VALUE_RANGES = RANGES_255
 
 
 def to_unit_range_255(videos, value_range: Optional[str] = None) -> torch.Tensor:
@@ -44,22 +41,30 @@ def preprocess(videos, value_range: Optional[str] = None) -> torch.Tensor:
 
 
 class I3DFeatures:
-    """FeatureExtractor: uint8 videos [B, T, H, W, 3] → float32 logits [B, 400]."""
+    """FeatureExtractor: uint8 videos [B, T, H, W, 3] → float32 logits [B, 400].
+
+    Weights: ``model`` as given, else the safetensors file ``weights`` or the cache's (fetched
+    on first use); the sha256 of that file is ``weights_sha256`` (None for a model given).
+    """
 
     name = "i3d"
     dim = NUM_CLASSES
-
-    def __init__(self, model: Optional[torch.nn.Module] = None, device: str = "cpu"):
-        from vdbench.metrics.i3d_weights import load_i3d
-
-        self.device = torch.device(device)
-        self.model = model if model is not None else load_i3d(device=self.device)
-        # torch's stub for Module.to lacks the memory_format form that Module.to documents.
-        self.model = self.model.to(  # type: ignore[call-overload]
-            memory_format=torch.channels_last_3d)
-
     network = NETWORK
     preprocessing = PREPROCESSING
+
+    def __init__(self, model: Optional[torch.nn.Module] = None, device: str = "cpu",
+                 weights: Optional[str | Path] = None):
+        from vdbench.metrics.i3d_weights import fetch_i3d_weights, load_i3d
+
+        self.device = torch.device(device)
+        self.weights_sha256: Optional[dict[str, str]] = None
+        if model is None:
+            path = Path(weights) if weights else fetch_i3d_weights()
+            model = load_i3d(path, device=self.device)
+            self.weights_sha256 = {path.name: weights_sha256(path)}
+        # torch's stub for Module.to lacks the memory_format form that Module.to documents.
+        self.model = model.to(  # type: ignore[call-overload]
+            memory_format=torch.channels_last_3d)
 
     @torch.inference_mode()
     def __call__(self, videos, value_range: Optional[str] = None) -> np.ndarray:
@@ -70,14 +75,3 @@ class I3DFeatures:
         """(FVD features, IS logits): for I3D both are the 400 time-averaged logits."""
         logits = self(videos, value_range)
         return logits, logits
-
-
-def accumulate(features: Iterable[np.ndarray], dim: int = NUM_CLASSES) -> GaussianStats:
-    stats = GaussianStats(dim)
-    for f in features:
-        stats.update(f)
-    return stats
-
-
-def fvd_from_features(real: np.ndarray, generated: np.ndarray) -> float:
-    return frechet_distance(GaussianStats.from_features(real), GaussianStats.from_features(generated))

@@ -49,10 +49,12 @@ class InceptionFeatures:
         self.frames, self.frame_batch = frames, frame_batch
         self.name, self.network = f"inception-{frames}", network_name(frames)
         self.device = torch.device(device)
+        self.weights_sha256: Optional[dict[str, str]] = None  # unknown for a model given
         if model is None:
-            from vdbench.metrics.inception_weights import load_inception
+            from vdbench.metrics.inception_weights import load_inception, weights_sha256
 
             model = load_inception(weights)
+            self.weights_sha256 = weights_sha256(weights)
         self.model = model.eval().to(self.device)
 
     @torch.inference_mode()

@@ -26,8 +26,8 @@ import torch
 
 from vdbench.metrics import cache
 from vdbench.metrics.errors import InputError, WeightsUnavailableError
+from vdbench.metrics.hashing import weights_sha256 as file_weights_sha256
 from vdbench.metrics.weights_download import download
-from vdbench.util.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def weights_path() -> Path:
 
 
 def _check_hash(path: Path) -> None:
-    digest = file_sha256(path)
+    digest = file_weights_sha256(path)
     if not digest.startswith(SHA256_PREFIX):
         raise WeightsUnavailableError(f"{path}: sha256 {digest} does not start with "
                                       f"{SHA256_PREFIX}; delete the file and fetch again")
@@ -89,6 +89,12 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
         raise InputError(f"{path}: not a state dict of tensors")
     return state
+
+
+def weights_sha256(path: Optional[Path | str] = None) -> dict[str, str]:
+    """File name → sha256 of the weights ``load_inception(path)`` reads (once per process)."""
+    path = Path(path) if path else weights_path()
+    return {path.name: file_weights_sha256(path)}
 
 
 def load_inception(path: Optional[Path | str] = None, device: str | torch.device = "cpu"):

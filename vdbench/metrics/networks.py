@@ -1,37 +1,194 @@
-"""Feature networks by name, for the CLI: i3d (FVD, Kinetics IS), c3d (UCF101), inception."""
+"""Feature networks by name: the one registry the runner, the standalone commands and the CLI read.
+
+A feature network turns uint8 videos [B, T, H, W, 3] into one row of features per video, and
+class logits where the network has a classifier (Inception Scores). A *paired* scorer instead
+scores each generated video against its real clip (e.g. the shapes protocol's context
+consistency). Entries name their implementation as "module:callable", imported only when an
+extractor is made, so that listing the registry (CLI choices, help) loads no weights and no torch.
+
+Adding a network: its own file with an extractor class, plus one ``register_network`` line below.
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+import importlib
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, Optional, Protocol, runtime_checkable
 
-NETWORKS = ("i3d", "c3d", "inception")
-FRAME_MODES = ("avg", "first")
+import numpy as np
 
-
-def network_label(network: str, frame_mode: str = "avg") -> str:
-    """The name written into (and checked in) statistics files; loads no weights."""
-    if network == "i3d":
-        from vdbench.metrics.fvd import NETWORK
-        return NETWORK
-    if network == "c3d":
-        from vdbench.metrics.c3d import NETWORK
-        return NETWORK
-    from vdbench.metrics.inception import network_name
-    return network_name(frame_mode)
+from vdbench.metrics.errors import InputError
 
 
-def extractor_factory(network: str, device: str, frame_mode: str = "avg",
-                      weights: Optional[str] = None):
-    """A zero-argument callable making the extractor (weights load only when called)."""
-    def make():
-        if network == "i3d":
-            from vdbench.metrics.fvd import I3DFeatures
-            from vdbench.metrics.i3d_weights import load_i3d
-            return I3DFeatures(model=load_i3d(weights) if weights else None, device=device)
-        if network == "c3d":
-            from vdbench.metrics.c3d import C3DFeatures
-            return C3DFeatures(device=device, weights_dir=weights)
-        from vdbench.metrics.inception import InceptionFeatures
-        return InceptionFeatures(frame_mode, device=device, weights=weights)
+@runtime_checkable
+class FeatureExtractor(Protocol):
+    """What every feature network exposes (metrics/fvd.py, c3d.py, inception.py implement it)."""
 
-    return make
+    network: str  # label written into statistics files and records
+    preprocessing: str  # how pixels reach the network (part of what the numbers mean)
+    dim: int  # feature dimension
+    # file name → sha256 of the weights loaded; None where unknown (a model handed in memory)
+    weights_sha256: Optional[dict[str, str]]
+
+    def __call__(self, videos, value_range: Optional[str] = None) -> np.ndarray:
+        """uint8 (or declared float) videos [B, T, H, W, 3] → features [B, dim]."""
+
+    def features_and_logits(self, videos, value_range: Optional[str] = None
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """(features [B, dim], class logits [B, classes]) from one pass."""
+
+
+@dataclass(frozen=True)
+class FeatureNetwork:
+    """One registered network; ``name`` is also the name of its feature array."""
+
+    name: str  # "i3d", "c3d", "inception_avg", ...
+    family: str  # what `--network` selects ("inception" covers two frame modes)
+    help: str
+    factory: str  # "module:callable"(device=, weights=, **options) → extractor
+    label: str  # "module:attribute" holding the network label (a str, or a callable(options))
+    options: tuple[tuple[str, Any], ...] = ()  # fixed keyword arguments of the factory
+    frame_mode: str = ""  # the `--frame-mode` value selecting this entry in its family
+    logits_are_features: bool = False  # I3D: the FVD features are the 400 class logits
+    paired: bool = False  # scores (videos, real, context_frames) → [B], not videos → [B, D]
+    fetch: str = ""  # "module:callable"(force=) that puts the weights into the cache
+
+    def make(self, device: str = "cpu", weights: Optional[str] = None):
+        """The extractor, with its weights loaded (fetched into the cache on first use)."""
+        return _resolve(self.factory)(device=device, weights=weights, **dict(self.options))
+
+    @property
+    def network_label(self) -> str:
+        """The label written into (and checked in) statistics files; loads no weights."""
+        value = _resolve(self.label)
+        return value(**dict(self.options)) if callable(value) else str(value)
+
+    def logits_key(self) -> str:
+        return self.name if self.logits_are_features else f"{self.name}_logits"
+
+
+@dataclass(frozen=True)
+class Array:
+    """A per-video array a metric reads: a registered network's features (or class logits), of
+    whole videos or of the frames after the conditioning frames."""
+
+    network: str
+    logits: bool = False
+    after_context: bool = False
+
+    @property
+    def key(self) -> str:
+        net = get_network(self.network)
+        key = net.logits_key() if self.logits else net.name
+        return f"{key}_after_context" if self.after_context else key
+
+
+def network_arrays(extractor, network: str, keys: Collection[str], videos: np.ndarray,
+                   real: Optional[np.ndarray] = None, context_frames: int = 0,
+                   value_range: Optional[str] = None) -> dict[str, np.ndarray]:
+    """The arrays among ``keys`` that ``network`` yields for one batch of videos (one pass of
+    the network per frame range; logits only where asked for). ``real``: the real clips of
+    the batch, for paired scorers."""
+    net, out = get_network(network), {}
+    if net.paired:
+        if net.name in keys:
+            out[net.name] = extractor.score(videos, real, context_frames)
+        return out
+    for after_context in (False, True):
+        feats_key = Array(network, after_context=after_context).key
+        logits_key = Array(network, True, after_context).key
+        if feats_key not in keys and logits_key not in keys:
+            continue
+        x = videos[:, context_frames:] if after_context else videos
+        if logits_key not in keys or logits_key == feats_key:
+            out[feats_key] = extractor(x, value_range=value_range)
+        else:
+            out[feats_key], out[logits_key] = extractor.features_and_logits(x, value_range)
+    return {k: v for k, v in out.items() if k in keys}
+
+
+def _resolve(ref: str):
+    module, _, attribute = ref.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+NETWORKS: dict[str, FeatureNetwork] = {}
+
+
+def register_network(network: FeatureNetwork) -> FeatureNetwork:
+    if network.name in NETWORKS:
+        raise ValueError(f"feature network {network.name!r} is registered twice")
+    NETWORKS[network.name] = network
+    return network
+
+
+def get_network(name: str) -> FeatureNetwork:
+    try:
+        return NETWORKS[name]
+    except KeyError:
+        raise InputError(f"unknown feature network {name!r}; expected one of "
+                         f"{', '.join(NETWORKS)}") from None
+
+
+def video_networks() -> list[FeatureNetwork]:
+    return [n for n in NETWORKS.values() if not n.paired]
+
+
+def families() -> list[str]:
+    """The `--network` choices, in registration order."""
+    return list(dict.fromkeys(n.family for n in video_networks()))
+
+
+def frame_modes() -> list[str]:
+    """The `--frame-mode` choices (networks of one family that differ by frames used)."""
+    return list(dict.fromkeys(n.frame_mode for n in video_networks() if n.frame_mode))
+
+
+def by_family(family: str, frame_mode: str = "") -> FeatureNetwork:
+    """The network `--network FAMILY [--frame-mode MODE]` selects."""
+    members = [n for n in video_networks() if n.family == family]
+    if not members:
+        raise InputError(f"--network: unknown network {family!r}; expected one of "
+                         f"{', '.join(families())}")
+    chosen = [n for n in members if n.frame_mode == frame_mode] if len(members) > 1 else members
+    if not chosen:
+        modes = ", ".join(n.frame_mode for n in members)
+        raise InputError(f"--frame-mode: {family} takes one of {modes}, got {frame_mode!r}")
+    return chosen[0]
+
+
+def by_label(label: str) -> FeatureNetwork:
+    """The network whose statistics carry ``label`` (as `vdbench stats` writes it)."""
+    for network in video_networks():
+        if network.network_label == label:
+            return network
+    raise InputError(f"statistics of network {label!r}, which no registered network produces")
+
+
+def fetch_weights(family: str, force: bool = False):
+    """Put ``family``'s weights into the cache (`vdbench weights fetch`); returns their path."""
+    network = next((n for n in video_networks() if n.family == family and n.fetch), None)
+    if network is None:
+        raise InputError(f"{family}: no weights to fetch")
+    return _resolve(network.fetch)(force=force)
+
+
+register_network(FeatureNetwork(
+    "i3d", "i3d", "I3D Kinetics-400 logits (FVD; Kinetics IS)", "vdbench.metrics.fvd:I3DFeatures",
+    "vdbench.metrics.fvd:NETWORK", logits_are_features=True,
+    fetch="vdbench.metrics.i3d_weights:fetch_i3d_weights"))
+register_network(FeatureNetwork(
+    "c3d", "c3d", "C3D fc7 and UCF101 logits (TGANv2's UCF101 FID/IS)",
+    "vdbench.metrics.c3d:C3DFeatures", "vdbench.metrics.c3d:NETWORK",
+    fetch="vdbench.metrics.c3d_weights:fetch_c3d_weights"))
+register_network(FeatureNetwork(
+    "inception_avg", "inception", "Inception pool3 and logits of frames (text-to-video FID/IS)",
+    "vdbench.metrics.inception:InceptionFeatures", "vdbench.metrics.inception:network_name",
+    options=(("frames", "avg"),), frame_mode="avg",
+    fetch="vdbench.metrics.inception_weights:fetch_inception_weights"))
+register_network(FeatureNetwork(
+    "inception_first", "inception", "Inception pool3 and logits of frames (text-to-video FID/IS)",
+    "vdbench.metrics.inception:InceptionFeatures", "vdbench.metrics.inception:network_name",
+    options=(("frames", "first"),), frame_mode="first",
+    fetch="vdbench.metrics.inception_weights:fetch_inception_weights"))

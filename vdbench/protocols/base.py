@@ -47,6 +47,12 @@ class Protocol:
     # How frames of another shape become resolution x resolution: "squash" or "crop" (see
     # protocols.datasets.spatial); "": the reader's default, or frames stored at that size.
     fit: str = ""
+    # FVD on the frames after the conditioning frames, on both sides (FitVid's public
+    # evaluation of BAIR: the 15 generated frames); the paper's protocol keeps them.
+    fvd_exclude_context: bool = False
+    # real clips of the ground truth where they outnumber the clips generated from
+    # (unconditional protocols; 0: the same clips)
+    reference_clips: int = 0
     quick: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -58,12 +64,27 @@ class Protocol:
         for key in ("num_clips", "samples_per_clip", "resolution"):
             if getattr(self, key) < 1:
                 raise InputError(f"{self.name}: {key} must be ≥ 1")
+        if self.fvd_exclude_context:
+            self._check_fvd_exclude_context()
+        if self.reference_clips and (self.context_frames or self.reference_clips < 2):
+            raise InputError(f"{self.name}: reference_clips applies to unconditional protocols "
+                             f"and must be ≥ 2, got {self.reference_clips}")
         if isinstance(self.frameskip, bool) or not isinstance(self.frameskip, int) \
                 or self.frameskip < 1:
             raise InputError(f"{self.name}: frameskip must be an integer ≥ 1, got "
                              f"{self.frameskip!r}")
         if self.fit and self.fit not in FITS:
             raise InputError(f"{self.name}: unknown fit {self.fit!r}; expected one of {FITS}")
+
+    def _check_fvd_exclude_context(self) -> None:
+        from vdbench.metrics.registry import METRICS
+
+        if not self.context_frames:
+            raise InputError(f"{self.name}: fvd_exclude_context needs conditioning frames; "
+                             "this protocol is unconditional")
+        if not any(getattr(METRICS.get(m), "excludable_context", False) for m in self.metrics):
+            raise InputError(f"{self.name}: fvd_exclude_context applies to FVD metrics; this "
+                             f"protocol computes {', '.join(self.metrics)}")
 
     @property
     def num_samples(self) -> int:
@@ -91,9 +112,11 @@ class Protocol:
         """Hand-set sample counts: the result is labelled preset 'custom'."""
         if num_clips is None and samples_per_clip is None:
             return self
+        # hand-set clips also set the real reference (as with every other protocol)
         return dataclasses.replace(
             self, preset="custom", num_clips=num_clips or self.num_clips,
-            samples_per_clip=samples_per_clip or self.samples_per_clip)
+            samples_per_clip=samples_per_clip or self.samples_per_clip,
+            reference_clips=0 if num_clips else self.reference_clips)
 
     def with_fit(self, fit: str | None) -> "Protocol":
         """Frames fitted by ``fit``. Changing the fitting a paper protocol states (UCF101: the

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from vdbench.metrics.errors import InputError
+from vdbench.protocols import shapes_consistency  # noqa: F401  (registers context_consistency)
 from vdbench.protocols.base import Protocol
 
 QUICK = dict(num_clips=16, samples_per_clip=4, sampling={"steps": 32})
@@ -14,11 +17,12 @@ LANGEVIN = {"sampler": "langevin", "corrector_steps": 1, "delta": 0.1}
 BAIR = Protocol(
     name="bair", paper_section="4.2 (BAIR Robot Pushing), Table 2", dataset="bair",
     split="test", resolution=64, frames=16, context_frames=1, num_clips=256,
-    samples_per_clip=100, metrics=("fvd",), paper_table="2",
+    samples_per_clip=100, metrics=("fvd", "fvd_per_draw"), paper_table="2",
     sampling=dict(LANGEVIN, steps=256, gamma=0.0, conditioning="reconstruction", w_r=50.0),
-    notes="FVD of 100×256 samples vs the 256 real 16-frame test clips, pooled; the "
-          "conditioning frame is included on both sides. Per-trajectory mean FVD is secondary. "
-          "Camera image_aux1.",
+    notes="FVD of 100×256 samples vs the 256 real 16-frame test clips, pooled (fvd); the "
+          "per-trajectory figure, one FVD per draw of 256 samples, as fvd_per_draw_mean ± _std. "
+          "The conditioning frame is included on both sides; --fvd-exclude-context drops it "
+          "(FitVid's evaluation: the 15 generated frames). Camera image_aux1.",
     quick=QUICK,
 )
 
@@ -73,8 +77,20 @@ EXTENSION = Protocol(
     quick=dict(QUICK, num_clips=8, samples_per_clip=1),
 )
 
-PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (BAIR, KINETICS600, UCF101, TEXT2VIDEO,
-                                                       EXTENSION)}
+# Table 1's other sample protocol, TGANv2's (pfnet-research/tgan2 scripts/compute_fid.py and
+# compute_inception_score.py): 10 sets of 2,048 samples, each set scored alone (IS over one
+# split), mean ± std over the sets. A set is a draw: every clip's s-th sample.
+UCF101_TGAN2 = dataclasses.replace(
+    UCF101, name="ucf101-tgan2", paper_section="4.1, Table 1 (TGANv2's sample protocol [41])",
+    num_clips=2048, samples_per_clip=10, reference_clips=10000,
+    metrics=("fid_c3d_per_draw", "is_c3d_per_draw"),
+    notes="Unconditional 16×64×64; 10 sets of 2,048 samples as TGANv2 evaluates: C3D FID of each "
+          "set against the real statistics of 10,000 training clips (those of `ucf101`) and C3D "
+          "IS of each set (one split); mean ± std over the 10 sets.",
+    quick=dict(QUICK, num_clips=16, samples_per_clip=4, reference_clips=64))
+
+PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (BAIR, KINETICS600, UCF101, UCF101_TGAN2,
+                                                       TEXT2VIDEO, EXTENSION)}
 
 
 def get_protocol(name: str, preset: str = "paper") -> Protocol:
@@ -88,7 +104,8 @@ def get_protocol(name: str, preset: str = "paper") -> Protocol:
 SHAPES = Protocol(
     name="shapes", paper_section="mirrors 4.2 (BAIR) on procedural sprites (not BAIR)",
     dataset="shapes", split="test", resolution=32, frames=16, context_frames=1, num_clips=256,
-    samples_per_clip=100, metrics=("fvd", "context_consistency"), paper_table="", seed=0,
+    samples_per_clip=100, metrics=("fvd", "fvd_per_draw", "context_consistency"),
+    paper_table="", seed=0,
     # BAIR's sampler (Appendix A.2) except γ, which the checkpoint decides (not a paper model).
     sampling=dict(LANGEVIN, steps=256, conditioning="reconstruction", w_r=50.0),
     notes="1 → 15 frames at 32×32, like BAIR's protocol; FVD pooled over samples × clips with "

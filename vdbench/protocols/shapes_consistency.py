@@ -16,10 +16,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from vdbench.metrics.base import MeanScore
+from vdbench.metrics.networks import Array, FeatureNetwork, register_network
+from vdbench.metrics.registry import register_metric
 from vdbench.protocols.datasets.shapes import PALETTE
 
+TOLERANCE, MIN_PIXELS = 40, 3
+NETWORK = (f"shapes palette consistency: colour areas (L∞ ≤ {TOLERANCE}, ≥ {MIN_PIXELS} "
+           "pixels) of each generated frame vs the last conditioning frame")
 
-def colour_areas(frames: np.ndarray, tolerance: int = 40, min_pixels: int = 3) -> np.ndarray:
+
+def colour_areas(frames: np.ndarray, tolerance: int = TOLERANCE,
+                 min_pixels: int = MIN_PIXELS) -> np.ndarray:
     """[..., H, W, 3] uint8 → [..., len(PALETTE)] pixel counts (0 where a colour is absent)."""
     diff = np.abs(frames[..., None, :].astype(np.int16) - PALETTE.astype(np.int16))
     near = diff.max(axis=-1) <= tolerance  # [..., H, W, P]
@@ -42,3 +50,26 @@ def context_consistency(real: np.ndarray, videos: np.ndarray, context_frames: in
     context = real[:, max(context_frames, 1) - 1]
     generated = videos[:, context_frames:]
     return frame_scores(context, generated).mean(axis=1).tolist()
+
+
+class ContextConsistency:
+    """A paired scorer (vdbench.metrics.networks): one score per generated video against its
+    real clip's conditioning frame. No network, no weights."""
+
+    network = NETWORK
+    preprocessing = "uint8 frames as they are"
+
+    def __init__(self, device: str = "cpu", weights=None):
+        del device, weights  # pure numpy: nothing to load
+        self.weights_sha256: dict[str, str] = {}  # known: there are no weights
+
+    def score(self, videos: np.ndarray, real: np.ndarray, context_frames: int) -> np.ndarray:
+        return np.asarray(context_consistency(real, videos, context_frames), dtype=np.float64)
+
+
+register_network(FeatureNetwork(
+    "context_consistency", "context_consistency", "shapes protocol: sprites kept from the "
+    "conditioning frame", f"{__name__}:ContextConsistency", f"{__name__}:NETWORK", paired=True))
+register_metric(MeanScore(
+    "context_consistency", Array("context_consistency"), "shapes protocol: mean consistency of "
+    "the generated frames' sprites with the conditioning frame (and of the real clips)"))

@@ -7,6 +7,7 @@ preset are smoke tests: they are left out unless asked for, and then labelled as
 
 from __future__ import annotations
 
+import collections
 import json
 from pathlib import Path
 
@@ -24,9 +25,13 @@ CAPTIONS = {
     "5": "Classifier-free guidance on text-to-video",
     "6": "64-frame autoregressive extension: replacement vs reconstruction guidance",
 }
-# Result metric names → table columns, per table.
+# Result values (outputs of registered metrics, vdbench.metrics.registry; "_train": against the
+# training reference) → table columns, per table. Table 1 holds either of two evaluations; each
+# of our rows says which one (column "evaluation", from EVALUATIONS).
 METRIC_COLUMNS = {
-    "1": {"fid_c3d": "fid", "is_c3d_10splits": "is", "is_c3d_10splits_std": "is_std"},
+    "1": {"fid_c3d": "fid", "is_c3d_10splits": "is", "is_c3d_10splits_std": "is_std",
+          "fid_c3d_per_draw_mean": "fid", "fid_c3d_per_draw_std": "fid_std",
+          "is_c3d_per_draw_mean": "is", "is_c3d_per_draw_std": "is_std"},
     "2": {"fvd": "fvd"},
     "3": {"fvd": "fvd", "is_i3d": "is"},
     **{t: {"fvd": "fvd_val", "fvd_train": "fvd_train", "fid_avg": "fid_avg_val",
@@ -35,6 +40,43 @@ METRIC_COLUMNS = {
            "fid_first_train": "fid_first_train", "is_first": "is_first_1split",
            "is_first_10splits": "is_first_10split"} for t in "456"},
 }
+
+
+# Tables whose rows may hold different evaluations: the registered metric a protocol lists →
+# how that evaluation was done (shown in column "evaluation" of our rows)
+EVALUATIONS = {
+    "1": {"fid_c3d": "{num_samples} samples pooled; IS over 10 splits (the paper's)",
+          "fid_c3d_per_draw": "TGANv2's: {samples_per_clip} sets of {num_clips} samples, each "
+                              "scored alone (IS: 1 split); mean ± std over sets"},
+}
+
+
+def check_names() -> None:
+    """Every value a table reads is an output of a registered metric (or that against the
+    training reference, "_train"); every evaluation is keyed by a registered metric."""
+    from vdbench.metrics.registry import METRICS, metric_of_output
+
+    for table, columns in METRIC_COLUMNS.items():
+        for key in columns:
+            base = key[:-len("_train")] if key.endswith("_train") else key
+            if metric_of_output(base) is None:
+                raise InputError(f"table {table}: {key!r} is no registered metric's output")
+    for table, evaluations in EVALUATIONS.items():
+        for metric in evaluations:
+            if metric not in METRICS:
+                raise InputError(f"table {table}: {metric!r} is no registered metric")
+
+
+def _evaluation(record: dict, table: str) -> str:
+    """Which evaluation a row of ``table`` holds ("" where the table knows one only)."""
+    protocol = record.get("protocol", {})
+    counts = collections.defaultdict(lambda: "?", {
+        k: f"{protocol[k]:,}" for k in ("num_samples", "samples_per_clip", "num_clips")
+        if isinstance(protocol.get(k), int)})
+    for metric, text in EVALUATIONS.get(table, {}).items():
+        if metric in protocol.get("metrics", []):
+            return text.format_map(counts)
+    return ""
 
 
 def paper_table(table: str) -> pd.DataFrame:
@@ -91,17 +133,21 @@ def run_rows(table: str, records: list[dict], include_quick: bool) -> pd.DataFra
         for metric, column in METRIC_COLUMNS[table].items():
             if metric in r.get("metrics", {}):
                 row[column] = _fmt(r["metrics"][metric])
+        evaluation = _evaluation(r, table)
+        if evaluation:
+            row["evaluation"] = evaluation
         row["run"] = Path(r["_path"]).name
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def build_table(table: str, runs=None, include_quick: bool = False) -> pd.DataFrame:
+    check_names()
     paper = paper_table(table)
     ours = run_rows(table, load_records(runs), include_quick)
     if ours.empty:
         return paper
-    ours = ours[[c for c in ours.columns if c in paper.columns or c == "run"]]
+    ours = ours[[c for c in ours.columns if c in paper.columns or c in ("evaluation", "run")]]
     return pd.concat([paper, ours], ignore_index=True).fillna("")
 
 

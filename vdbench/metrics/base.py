@@ -1,0 +1,152 @@
+"""What a metric is: a function of accumulated feature statistics (vdbench.metrics.feature_stats)
+that declares the feature array it reads and which statistics of it it needs; and the kinds of
+metric the paper uses (Fréchet distances, Inception Scores, means of per-video scores).
+Registered by name in vdbench.metrics.registry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from vdbench.metrics.errors import InputError
+from vdbench.metrics.feature_stats import FeatureStats, Keep
+from vdbench.metrics.frechet import frechet_distance
+from vdbench.metrics.networks import Array
+
+
+@dataclass(frozen=True)
+class Metric:
+    """Base: ``name`` → values computed from the generated set's statistics (and the real
+    set's, for metrics that compare with a reference)."""
+
+    name: str
+    array: Array
+    help: str
+    # a distance to a real reference: also computed against each further reference split
+    compares: bool = False
+    # the protocol option fvd_exclude_context drops the conditioning frames from its input
+    excludable_context: bool = False
+
+    def needs(self) -> dict[str, Keep]:
+        """Statistics the metric reads, per array key (the same for the real set)."""
+        raise NotImplementedError
+
+    def check(self, num_clips: int, draws: int) -> None:
+        """Refuse, before any work, counts the metric cannot be computed from."""
+
+    def compute(self, gen: FeatureStats, real: Optional[FeatureStats]) -> dict[str, float]:
+        raise NotImplementedError
+
+    def outputs(self) -> tuple[str, ...]:
+        """The names of the values ``compute`` can return (records, tables)."""
+        return (self.name,)
+
+    def excluding_context(self) -> "Metric":
+        return dataclasses.replace(self, array=dataclasses.replace(self.array,
+                                                                   after_context=True))
+
+
+def _mean_std(name: str, values: list[float]) -> dict[str, float]:
+    """Mean and population std (numpy's ddof=0, as TGANv2 reports its sets) over draws."""
+    return {f"{name}_mean": float(np.mean(values)), f"{name}_std": float(np.std(values))}
+
+
+@dataclass(frozen=True)
+class FrechetDistance(Metric):
+    """Fréchet distance between the Gaussians of the real and the generated features
+    (metrics/frechet.py). ``per_draw``: one distance per draw (draw s = every clip's s-th
+    sample) against all real clips, reported as mean ± std over draws."""
+
+    per_draw: bool = False
+
+    def needs(self) -> dict[str, Keep]:
+        return {self.array.key: Keep(gaussian=True, per_draw=self.per_draw)}
+
+    def check(self, num_clips: int, draws: int) -> None:
+        if num_clips < 2:  # the real clips (and each draw) need a covariance
+            raise InputError(f"{self.name}: a covariance needs at least 2 clips, got "
+                             f"{num_clips}")
+
+    def compute(self, gen: FeatureStats, real: Optional[FeatureStats]) -> dict[str, float]:
+        if real is None:
+            raise InputError(f"{self.name} compares with real videos; none were given")
+        key = self.array.key
+        if not self.per_draw:
+            return {self.name: frechet_distance(real.stats(key), gen.stats(key))}
+        return _mean_std(self.name, [frechet_distance(real.stats(key), d, warn=False)
+                                     for d in gen.draw_stats(key)])
+
+    def outputs(self) -> tuple[str, ...]:
+        return (f"{self.name}_mean", f"{self.name}_std") if self.per_draw else (self.name,)
+
+
+@dataclass(frozen=True)
+class InceptionScore(Metric):
+    """exp(E KL(p(y|x) ‖ p(y))) of class logits (metrics/inception_score.py) over each number
+    of ``splits`` (Section 4.3: 1 and 10): ``name`` for one split, ``name_Nsplits`` ± ``_std``
+    for N; the real set's as ``name_real...``. ``per_draw``: one split per draw (TGANv2: each
+    set of samples scored alone), mean ± std over draws."""
+
+    splits: tuple[int, ...] = (1, 10)
+    per_draw: bool = False
+
+    def needs(self) -> dict[str, Keep]:
+        return {self.array.key: Keep(rows=True)}
+
+    def score(self, stats: FeatureStats, splits: int) -> tuple[float, float]:
+        """(mean, std) over ``splits`` consecutive parts of all the set's logits."""
+        from vdbench.metrics.inception_score import inception_score
+
+        return inception_score(stats.all_rows(self.array.key), splits)
+
+    def compute(self, gen: FeatureStats, real: Optional[FeatureStats]) -> dict[str, float]:
+        from vdbench.metrics.inception_score import inception_score
+
+        if self.per_draw:
+            return _mean_std(self.name, [inception_score(rows, 1)[0]
+                                         for rows in gen.draw_rows(self.array.key)])
+        out = self._scores(gen, self.name)
+        if real is not None and real.has(self.array.key):
+            out.update(self._scores(real, f"{self.name}_real"))
+        return out
+
+    def _scores(self, stats: FeatureStats, name: str) -> dict[str, float]:
+        out = {}
+        for splits in self.splits:
+            if stats.count < splits:
+                continue
+            mean, std = self.score(stats, splits)
+            key = name if splits == 1 else f"{name}_{splits}splits"
+            out[key] = mean
+            if splits > 1:
+                out[f"{key}_std"] = std
+        return out
+
+    def outputs(self) -> tuple[str, ...]:
+        if self.per_draw:
+            return (f"{self.name}_mean", f"{self.name}_std")
+        return tuple(f"{self.name}{side}{'' if s == 1 else f'_{s}splits{std}'}"
+                     for side in ("", "_real") for s in self.splits
+                     for std in (("",) if s == 1 else ("", "_std")))
+
+
+@dataclass(frozen=True)
+class MeanScore(Metric):
+    """The mean of a per-video score (e.g. a paired scorer's), of the generated set and of the
+    real set (``name_real``)."""
+
+    def needs(self) -> dict[str, Keep]:
+        return {self.array.key: Keep(rows=True)}
+
+    def compute(self, gen: FeatureStats, real: Optional[FeatureStats]) -> dict[str, float]:
+        out = {self.name: float(np.mean(gen.all_rows(self.array.key)))}
+        if real is not None and real.has(self.array.key):
+            out[f"{self.name}_real"] = float(np.mean(real.all_rows(self.array.key)))
+        return out
+
+    def outputs(self) -> tuple[str, ...]:
+        return (self.name, f"{self.name}_real")

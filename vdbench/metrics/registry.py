@@ -1,0 +1,93 @@
+"""Metrics by name: the one registry the runner, the standalone commands, the CLI and the tables
+read (what a metric is: vdbench.metrics.base).
+
+Adding a metric (e.g. KVD): its own file with a ``Metric`` subclass, plus its import and one
+``register_metric`` line below. A protocol then lists it by name (vdbench/protocols/registry.py).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from vdbench.metrics.base import FrechetDistance, InceptionScore, MeanScore, Metric
+from vdbench.metrics.errors import InputError
+from vdbench.metrics.networks import Array, get_network
+
+__all__ = ["METRICS", "FrechetDistance", "InceptionScore", "MeanScore", "Metric",
+           "register_metric", "get_metric", "frechet_of", "inception_score_of",
+           "metric_of_output"]
+
+METRICS: dict[str, Metric] = {}
+
+
+def register_metric(metric: Metric) -> Metric:
+    if metric.name in METRICS:
+        raise ValueError(f"metric {metric.name!r} is registered twice")
+    get_network(metric.array.network)  # a metric reads a registered network's output
+    METRICS[metric.name] = metric
+    return metric
+
+
+def get_metric(name: str) -> Metric:
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise InputError(f"unknown metric {name!r}; expected one of {', '.join(METRICS)}") \
+            from None
+
+
+def frechet_of(network: str) -> FrechetDistance:
+    """The pooled Fréchet distance of ``network``'s features (`vdbench fid`, `vdbench fvd`)."""
+    return _only(FrechetDistance, network, "a Fréchet distance")
+
+
+def inception_score_of(network: str) -> InceptionScore:
+    """The Inception Score of ``network``'s logits (`vdbench is`, `vdbench stats`)."""
+    return _only(InceptionScore, network, "an Inception Score")
+
+
+def _only(kind: type, network: str, what: str):
+    found = [m for m in METRICS.values() if type(m) is kind and m.array == Array(
+        network, logits=kind is InceptionScore) and not getattr(m, "per_draw", False)]
+    if not found:
+        raise InputError(f"--network: no registered metric computes {what} of {network}")
+    return found[0]
+
+
+def metric_of_output(key: str) -> Optional[Metric]:
+    """The registered metric whose values include ``key`` (None if none)."""
+    return next((m for m in METRICS.values() if key in m.outputs()), None)
+
+
+I3D, C3D = Array("i3d"), Array("c3d")
+INCEPTION_AVG, INCEPTION_FIRST = Array("inception_avg"), Array("inception_first")
+
+register_metric(FrechetDistance(
+    "fvd", I3D, "Fréchet Video Distance: I3D logits, all samples pooled", compares=True,
+    excludable_context=True))
+register_metric(FrechetDistance(
+    "fvd_per_draw", I3D, "FVD of each draw (every clip's s-th sample) vs the real clips; "
+    "mean ± std over draws (BAIR's per-trajectory figure)", per_draw=True,
+    excludable_context=True))
+register_metric(FrechetDistance(
+    "fid_c3d", C3D, "UCF101 FID: C3D fc7 features (TGANv2), all samples pooled", compares=True))
+register_metric(FrechetDistance(
+    "fid_c3d_per_draw", C3D, "C3D FID of each draw (TGANv2: a set of samples) vs the real "
+    "clips; mean ± std over draws", per_draw=True))
+register_metric(FrechetDistance(
+    "fid_avg", INCEPTION_AVG, "FID-avg: Inception pool3 averaged over frames", compares=True))
+register_metric(FrechetDistance(
+    "fid_first", INCEPTION_FIRST, "FID-first: Inception pool3 of the first frame", compares=True))
+register_metric(InceptionScore(
+    "is_i3d", Array("i3d", logits=True), "Kinetics IS: I3D's 400 logits; 1 and 10 splits"))
+register_metric(InceptionScore(
+    "is_c3d", Array("c3d", logits=True), "UCF101 IS: C3D's 101 logits; 1 and 10 splits"))
+register_metric(InceptionScore(
+    "is_c3d_per_draw", Array("c3d", logits=True), "C3D IS of each draw (TGANv2: a set of "
+    "samples, one split); mean ± std over draws", per_draw=True))
+register_metric(InceptionScore(
+    "is_avg", Array("inception_avg", logits=True), "IS-avg: Inception logits averaged over "
+    "frames; 1 and 10 splits"))
+register_metric(InceptionScore(
+    "is_first", Array("inception_first", logits=True), "IS-first: Inception logits of the "
+    "first frame; 1 and 10 splits"))
