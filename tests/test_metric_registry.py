@@ -84,7 +84,7 @@ def test_a_registered_metric_runs_in_a_run_and_standalone(toy_registered, tmp_pa
 
     protocol = dataclasses.replace(get_protocol("shapes", "quick"),
                                    metrics=("mean_feature_norm",)).with_counts(3, 2)
-    (rec,) = run_variants(protocol, [None], RunOptions(
+    (rec,) = run_variants(protocol, [{}], RunOptions(
         model="tests.fast_generator:factory", out=str(tmp_path), batch_size=2))
     _, draws = _shapes_run_videos(protocol)
     videos = np.concatenate(draws)
