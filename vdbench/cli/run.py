@@ -107,8 +107,9 @@ def _prepare(protocol_name: str, kw: dict):
     if kw["fvd_exclude_context"]:  # Protocol refuses it where it cannot apply
         protocol = dataclasses.replace(protocol, fvd_exclude_context=True)
     if kw["with_replacement"]:
-        if protocol.name != "kinetics600":
-            raise InputError("--with-replacement applies to the kinetics600 protocol only")
+        if not protocol.replacement_variant:
+            raise InputError(f"--with-replacement: protocol {protocol.name} has no "
+                             "with-replacement variant (kinetics600 has, after [33, 14])")
         protocol = dataclasses.replace(protocol, with_replacement=True)
     opts = RunOptions(kw["checkpoint"], kw["model_spec"], kw["data_dir"], kw["out"],
                       kw["device"], kw["batch_size"], kw["resume"], kw["cache_dir"],
@@ -128,14 +129,9 @@ def run(protocol_name, **kw):
     checkpoint's sampling config where the protocol leaves one open, then these options; an
     option that cannot apply to the protocol or model is refused.
     """
-    from vdbench.engine.runner import run_variants
-
     options = take(kw)
     protocol, opts = _prepare(protocol_name, kw)
-    if protocol.dataset == "gaussian-oracle":
-        return _distributed(kw, lambda dist: _run_oracle(protocol, [options], kw, dist))
-    _distributed(kw, lambda dist: _report(protocol, run_variants(protocol, [options], opts,
-                                                                 dist)))
+    _evaluate(protocol, [options], opts, kw)
 
 
 @click.command()
@@ -150,8 +146,6 @@ def compare(protocol_name, **kw):
     --conditioning defaults to replacement,reconstruction for protocols that condition on
     observed frames.
     """
-    from vdbench.engine.runner import run_variants
-
     options = take(kw)
     protocol, opts = _prepare(protocol_name, kw)
     samplers = split_list("sampler", options.pop("sampler"))
@@ -160,10 +154,19 @@ def compare(protocol_name, **kw):
         conditionings = ["replacement", "reconstruction"]
     variants = [{**options, "sampler": s, "conditioning": c}
                 for s, c in itertools.product(samplers, conditionings)]
-    if protocol.dataset == "gaussian-oracle":
-        return _distributed(kw, lambda dist: _run_oracle(protocol, variants, kw, dist))
-    _distributed(kw, lambda dist: _report(protocol, run_variants(protocol, variants, opts,
-                                                                 dist)))
+    _evaluate(protocol, variants, opts, kw)
+
+
+def _run_videos(protocol, variants, opts, kw, dist) -> None:
+    from vdbench.engine.runner import run_variants
+
+    _report(protocol, run_variants(protocol, variants, opts, dist))
+
+
+def _evaluate(protocol, variants, opts, kw) -> None:
+    """The protocol's evaluation (its `evaluation` field) of each variant."""
+    evaluate = EVALUATIONS[protocol.evaluation]
+    _distributed(kw, lambda dist: evaluate(protocol, variants, opts, kw, dist))
 
 
 def _distributed(kw, work) -> None:
@@ -216,7 +219,7 @@ def oracle_settings(protocol, variants: list[dict[str, Any]]):
     return out
 
 
-def _run_oracle(protocol, variants, kw, dist) -> None:
+def _run_oracle(protocol, variants, opts, kw, dist) -> None:
     """`run oracle` / `compare oracle`: every conditioning method against the exact truth."""
     from tabulate import tabulate
 
@@ -238,3 +241,7 @@ def _run_oracle(protocol, variants, kw, dist) -> None:
     click.echo(tabulate(table, headers=["plan", "sampler", "steps", "method", "w_r",
                                         *protocol.metrics], floatfmt=".3f"))
     click.echo(f"wrote {record['_path']}")
+
+
+# Protocol.evaluation → how its variants are evaluated.
+EVALUATIONS = {"videos": _run_videos, "oracle": _run_oracle}

@@ -42,6 +42,10 @@ class Protocol:
     preset: str = "paper"
     notes: str = ""
     with_replacement: bool = False  # Kinetics variant of [33, 14]: see open_protocol_data
+    replacement_variant: bool = False  # whether the with-replacement variant exists for it
+    # what evaluates it: "videos" (generate, extract features, score) or "oracle" (the analytic
+    # Gaussian oracle against its exact conditionals, vdbench.engine.oracle_protocol)
+    evaluation: str = "videos"
     reference_splits: tuple[str, ...] = ()  # further real references (text2video: train)
     frameskip: int = 1  # evaluated clips take every k-th source frame (Section 4.3: 1 and 4)
     # How frames of another shape become resolution x resolution: "squash" or "crop" (see
@@ -73,6 +77,9 @@ class Protocol:
                 or self.frameskip < 1:
             raise InputError(f"{self.name}: frameskip must be an integer ≥ 1, got "
                              f"{self.frameskip!r}")
+        if self.evaluation not in ("videos", "oracle"):
+            raise InputError(f"{self.name}: evaluation must be videos or oracle, got "
+                             f"{self.evaluation!r}")
         if self.fit and self.fit not in FITS:
             raise InputError(f"{self.name}: unknown fit {self.fit!r}; expected one of {FITS}")
 

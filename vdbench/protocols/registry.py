@@ -30,6 +30,7 @@ KINETICS600 = Protocol(
     name="kinetics600", paper_section="4.2 (Kinetics-600), Table 3", dataset="kinetics600",
     split="test", resolution=64, frames=16, context_frames=5, num_clips=50000,
     samples_per_clip=1, metrics=("fvd", "is_i3d"), seed=0, paper_table="3",
+    replacement_variant=True,
     sampling=dict(LANGEVIN, steps=128, gamma=0.0, conditioning="reconstruction", w_r=9.0),
     notes="50,000 test clips drawn with a fixed seed without replacement; the same random "
           "16-frame subsequence conditions the model and defines the ground truth. Option "
@@ -143,6 +144,7 @@ ORACLE = Protocol(
     name="oracle", paper_section="3.1 (replacement vs reconstruction guidance), exact",
     dataset="gaussian-oracle", split="-", resolution=8, frames=8, context_frames=4, num_clips=1,
     samples_per_clip=1024, metrics=("mean_rel", "cov_fro", "var_bin"), seed=0,
+    evaluation="oracle",
     sampling=dict(sampler="ancestral", steps=256, gamma=0.0),
     notes="The analytic Gaussian video oracle (3×8×8×8): conditional samples of every "
           "conditioning method (extension: frames 0-3 given; interpolation: 0,2,4,6 given) "
