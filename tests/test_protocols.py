@@ -88,3 +88,12 @@ def test_fvd_exclude_context_is_a_recorded_protocol_field():
     assert fitvid.summary()["fvd_exclude_context"] is True and fitvid.generated_frames == 15
     with pytest.raises(InputError, match="needs conditioning frames"):
         dataclasses.replace(get_protocol("ucf101"), fvd_exclude_context=True)
+
+
+def test_stats_default_split_is_the_protocols():
+    from vdbench.protocols.registry import protocol_split
+
+    assert protocol_split("ucf101") == "all"  # all 13,320 videos, as the ucf101 protocol
+    assert (protocol_split("bair"), protocol_split("kinetics600")) == ("test", "test")
+    assert protocol_split("captioned-videos") == "validation"
+    assert protocol_split("my-own-folder") == "train"

@@ -88,6 +88,8 @@ def test_user_model_factory(tmp_path, i3d_weights):
      "--steps: does not apply to --model"),
     (["run", "shapes", "--model", "tests.test_generator:make", "--gamma", "0.3"],
      "--gamma: does not apply to --model"),
+    (["run", "shapes", "--model", "tests.test_generator:make", "--with-replacement"],
+     "has no with-replacement variant"),
 ])
 def test_bad_input(args, fragment, tmp_path):
     res = CliRunner().invoke(main, args + ["--out", str(tmp_path)])

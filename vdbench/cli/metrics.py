@@ -93,7 +93,9 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
               help="Read INPUT as a dataset name ("
                    f"{', '.join(n for n, r in READERS.items() if r.needs_data_dir)}) from this "
                    "folder.")
-@click.option("--split", default="train", show_default=True, help="Dataset split (--data-dir).")
+@click.option("--split", default=None,
+              help="Dataset split (--data-dir) [default: the one its paper protocol evaluates, "
+                   "e.g. ucf101: all 13,320 videos, bair: test; else train].")
 @click.option("--clips", default=None, type=click.IntRange(min=2),
               help="Dataset clips to use (--data-dir; default: every video once).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
@@ -121,6 +123,9 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
 
     set_threads(threads)
     if data_dir or (input_path in DATASETS and not _Path(input_path).exists()):
+        from vdbench.protocols.registry import protocol_split
+
+        split = split or protocol_split(input_path)
         source = dataset_source(input_path, data_dir, split, clips, frames or 16, seed)
     else:
         source = open_source(input_path, frames, clips_per_video)

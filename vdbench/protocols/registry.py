@@ -94,6 +94,12 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (BAIR, KINETICS600, UCF101,
                                                        TEXT2VIDEO, EXTENSION)}
 
 
+def protocol_split(dataset: str, fallback: str = "train") -> str:
+    """The split the first paper protocol on ``dataset`` evaluates (real statistics made with
+    `vdbench stats DATASET` then match the protocol's), else ``fallback``."""
+    return next((p.split for p in PROTOCOLS.values() if p.dataset == dataset), fallback)
+
+
 def get_protocol(name: str, preset: str = "paper") -> Protocol:
     try:
         base = PROTOCOLS[name]
