@@ -90,6 +90,8 @@ def test_user_model_factory(tmp_path, i3d_weights):
      "--gamma: does not apply to --model"),
     (["run", "shapes", "--model", "tests.test_generator:make", "--with-replacement"],
      "has no with-replacement variant"),
+    (["run", "shapes", "--model", "tests.test_generator:make", "--c3d-weights", "."],
+     "--c3d-weights: no metric of protocol shapes"),
 ])
 def test_bad_input(args, fragment, tmp_path):
     res = CliRunner().invoke(main, args + ["--out", str(tmp_path)])

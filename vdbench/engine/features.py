@@ -14,6 +14,7 @@ from vdbench.engine.accumulate import Accumulator
 from vdbench.metrics.feature_stats import FeatureStats, merge_plans
 from vdbench.metrics.networks import Array, get_network, network_arrays
 from vdbench.metrics.registry import Metric, get_metric
+from vdbench.metrics.errors import InputError
 from vdbench.protocols.base import Protocol
 
 
@@ -42,6 +43,11 @@ class FeatureSet:
         self.arrays: dict[str, Array] = {m.array.key: m.array for m in self.metrics}
         self.context_frames = protocol.context_frames
         weights = {"c3d": c3d_weights, "inception": inception_weights}  # by network family
+        used = {get_network(a.network).family for a in self.arrays.values()}
+        for family, given in weights.items():
+            if given is not None and family not in used:
+                raise InputError(f"--{family}-weights: no metric of protocol {protocol.name} "
+                                 f"({', '.join(protocol.metrics)}) uses the {family} network")
         self.extractors = {}
         for name in sorted({a.network for a in self.arrays.values()}):
             network = get_network(name)
