@@ -201,7 +201,6 @@ def _cache(opts: RunOptions, dist: Dist, name: str, key: dict, clips) -> ChunkCa
     message = dist.broadcast(message)  # also: no rank starts before rank 0 has prepared
     if message and dist.is_main:
         log.warning(message)
-        tqdm.write(f"note: {message}")
     return cache
 
 
