@@ -296,3 +296,17 @@ def test_protocols_command_shows_the_sampling_settings():
     assert "gamma=<checkpoint>" in rows["shapes"]
     quick = CliRunner().invoke(main, ["protocols", "--preset", "quick"]).output
     assert "steps=32" in quick
+
+
+def test_run_and_compare_share_the_cache_of_equal_settings(checkpoint, tmp_path):
+    """Where a setting came from (protocol or option) does not change the samples: a compare
+    variant equal to an earlier run reuses its chunks with --resume."""
+    base = ["--checkpoint", str(checkpoint), *QUICK, "--steps", "1", "--out", str(tmp_path)]
+    assert CliRunner().invoke(main, ["run", "shapes", *base]).exit_code == 0
+    res = CliRunner().invoke(main, ["compare", "shapes", "--conditioning",
+                                    "replacement,reconstruction", "--resume", *base])
+    assert res.exit_code == 0, res.output
+    recs = {r["sampler"]["conditioning"]: r for r in records(tmp_path)
+            if r["sampler"]["sources"]["conditioning"] == "option"}
+    assert recs["reconstruction"]["cache"]["chunks_cached"] == 1
+    assert recs["replacement"]["cache"]["chunks_cached"] == 0

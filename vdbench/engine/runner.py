@@ -237,8 +237,10 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
         for gen in generators:
             t = time.perf_counter()
             sampler = gen.record()
+            # what the samples depend on (not where each setting came from)
+            applied = {k: v for k, v in sampler.items() if k != "sources"}
             key = {"kind": "generated", "protocol": protocol.summary(), "model": gen.identity,
-                   "sampler": sampler, "data": clips.describe(), **chunk_key}
+                   "sampler": applied, "data": clips.describe(), **chunk_key}
             acc = features.accumulator(protocol.samples_per_clip)
             examples: list[np.ndarray] = []
             # named by model and every applied setting: two runs that differ in anything keep
