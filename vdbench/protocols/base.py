@@ -37,6 +37,9 @@ class Protocol:
     guidance_weight: float = 0.0  # w_r of reconstruction guidance (eq. 7)
     conditioning: str = "none"
     paper_table: str = ""
+    # The paper table whose comparison this protocol repeats on other data (shapes: Table 2);
+    # `vdbench table N --include-quick` shows its runs there, labelled with the protocol.
+    mirrors_table: str = ""
     preset: str = "paper"
     notes: str = ""
     with_replacement: bool = False  # Kinetics variant of [33, 14]: see open_protocol_data

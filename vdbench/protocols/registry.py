@@ -77,7 +77,7 @@ SHAPES = Protocol(
     dataset="shapes", split="test", resolution=32, frames=16, context_frames=1, num_clips=256,
     samples_per_clip=100, metrics=("fvd", "context_consistency"), sampler="langevin",
     steps=256, corrector_steps=1, guidance_weight=50.0, conditioning="reconstruction",
-    paper_table="", seed=0,
+    paper_table="", mirrors_table="2", seed=0,
     notes="1 → 15 frames at 32×32, like BAIR's protocol; FVD pooled over samples × clips with "
           "the conditioning frame on both sides, plus context consistency of colours/areas.",
     # Quick: 16 clips × 2 samples so that `make demo` (run + a two-way compare) stays well
@@ -90,7 +90,8 @@ SHAPES_EXTENSION = Protocol(
     name="shapes-extension", paper_section="mirrors 4.3.3 / Table 6 on procedural sprites",
     dataset="shapes", split="test", resolution=32, frames=64, context_frames=1, num_clips=256,
     samples_per_clip=1, metrics=("fvd", "context_consistency"), sampler="ancestral", steps=256,
-    guidance_weight=50.0, conditioning="reconstruction", paper_table="", seed=0,
+    guidance_weight=50.0, conditioning="reconstruction", paper_table="", mirrors_table="6",
+    seed=0,
     notes="64-frame videos from a 16-frame model by block-autoregressive extension (8 frames of "
           "context per block) from 1 observed frame; replacement vs reconstruction guidance.",
     quick=dict(num_clips=16, samples_per_clip=1, steps=32),
@@ -101,7 +102,7 @@ SHAPES_UNCOND = Protocol(
     name="shapes-uncond", paper_section="mirrors 4.3.1 / Table 4 (joint training) on procedural "
     "sprites", dataset="shapes", split="test", resolution=32, frames=16, context_frames=0,
     num_clips=256, samples_per_clip=1, metrics=("fvd",), sampler="ancestral", steps=256,
-    conditioning="none", paper_table="", seed=0,
+    conditioning="none", paper_table="", mirrors_table="4", seed=0,
     notes="16 frames from noise (no context), FVD against the test clips: the setting of the "
           "paper's joint image-video training ablation, where models trained with and without "
           "appended image frames are compared on the same seeds.",
