@@ -147,7 +147,7 @@ def _weights(cache: Path, i3d: Path) -> None:
     torch.save(_random_state(5), cache / "weights" / inception_weights.WEIGHTS_FILE)
 
 
-TINY_NET = '''"""A stand-in for a user's network, pickled whole in my.pt (README: Your own model)."""
+TINY_NET = '''"""A stand-in for a user's network, pickled whole in my.pt (README: own model)."""
 import numpy as np
 import torch
 
@@ -201,6 +201,7 @@ def workspace(world, tmp_path, monkeypatch) -> Path:
     ws = tmp_path / "ws"
     shutil.copytree(world, ws, symlinks=True)
     monkeypatch.chdir(ws)
+    monkeypatch.setattr(sys, "path", sys.path[:])  # `--model` puts the folder on the path
     monkeypatch.setenv("VDBENCH_CACHE", str(ws / "cache"))
     monkeypatch.setenv("PATH", f"{ws / 'bin'}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
@@ -382,6 +383,12 @@ DEMO_ROW = re.compile(r"^\|[^|]*\| (\w+) \| (replacement|reconstruction)[^|]*\| 
                       r"([\d.]+) ± ([\d.]+) \| ([\d.]+) \|$")
 
 
+def _agrees(stated: str, value: float) -> bool:
+    """``value`` rounds to ``stated`` (as printed), give or take 0.1% for other CPUs' BLAS."""
+    decimals = len(stated.partition(".")[2])
+    return abs(value - float(stated)) <= 0.5 * 10 ** -decimals + 1e-3 * abs(value)
+
+
 def check_demo(argv, output, ws, before):
     """The README's table of `make demo`'s results is what `make demo` gives."""
     rows = [m.groups() for line in README.read_text().splitlines()
@@ -389,8 +396,7 @@ def check_demo(argv, output, ws, before):
     assert len(rows) >= 2, "the README's demo table was not found"
     records = list(_result_records(ws / "demo-out").values())
     (real,) = set(re.findall(r"context consistency \(real: ([\d.]+)\)", README.read_text()))
-    assert all(abs(r["metrics"]["context_consistency_real"] - float(real)) <= 5e-4
-               for r in records)
+    assert all(_agrees(real, r["metrics"]["context_consistency_real"]) for r in records)
     for sampler, cond, *numbers in rows:
         got = [r for r in records if r["sampler"]["name"] == sampler.lower()
                and r["sampler"]["conditioning"] == cond]
@@ -400,9 +406,7 @@ def check_demo(argv, output, ws, before):
             measured = [m["fvd"], m["fvd_per_draw_mean"], m["fvd_per_draw_std"],
                         m["context_consistency"]]
             for stated, value in zip(numbers, measured):
-                decimals = len(stated.partition(".")[2])
-                assert abs(value - float(stated)) <= 0.5 * 10 ** -decimals + 1e-3 * value, \
-                    (sampler, cond, stated, value)
+                assert _agrees(stated, value), (sampler, cond, stated, value)
 
 
 RESULT_CHECKS = [
