@@ -78,7 +78,7 @@ def test_include_quick_shows_quick_custom_and_mirror_runs_labelled(runs):
 def test_other_lists_runs_in_no_paper_table_with_every_metric(runs):
     df = _csv(_table("other", "--runs", runs, "--format", "csv").stdout)
     assert set(df.run) == {"oracle.json"}
-    got = dict(zip(df.metric, df.value))
+    got = dict(zip(df.metric, df.value, strict=True))
     assert got == {"extension/ancestral/replacement/mean_rel": "0.62",
                    "extension/ancestral/replacement/cov_fro": "3.3"}
     assert set(df.preset) == {"quick"} and set(df.protocol) == {"oracle"}

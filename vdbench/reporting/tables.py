@@ -189,15 +189,23 @@ def other_runs(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _reason_in(record: dict, tables: tuple[str, ...], include_quick: bool) -> str | None:
+    """Why none of ``tables`` shows ``record`` (None: one of them does): the reason its own
+    table gives when that is among them, else the first table's."""
+    why = {t: left_out_reason(record, t, include_quick) for t in tables}
+    if any(reason is None for reason in why.values()):
+        return None
+    home = [t for t in home_tables(record)[0] if t in why]
+    return why[home[0] if home else tables[0]]
+
+
 def left_out_note(records: list[dict], tables: tuple[str, ...], include_quick: bool) -> str:
     """One line saying how many records none of ``tables`` shows, grouped by why ("" if none).
     For several tables, only the records that appear in none of them are counted."""
     reasons: dict[str, int] = {}
     for r in records:
-        why = [left_out_reason(r, t, include_quick) for t in tables]
-        if all(w is not None for w in why):
-            home = home_tables(r)[0]
-            reason = (why[tables.index(home[0])] if home and home[0] in tables else why[0])
+        reason = _reason_in(r, tables, include_quick)
+        if reason is not None:
             reasons[reason] = reasons.get(reason, 0) + 1
     if not reasons:
         return ""
