@@ -273,12 +273,26 @@ def check_common(argv: list[str], command: Command, code: int, output: str) -> N
         assert path.exists(), f"{' '.join(argv)} did not write {path}"
     if "--json" in argv:
         json.loads(output[output.index("{"):output.rindex("}") + 1])
-    shapes = re.findall(r"\[N, (\d+)\]", command.comment)
+    shapes = re.findall(r"\[N, (\d+)\] ?(\w*)", command.comment)
     if shapes and outputs(argv) and str(outputs(argv)[0]).endswith(".npy"):
         got = np.load(outputs(argv)[0]).shape
         inputs = [np.load(a, mmap_mode="r").shape[0] for a in argv if a.endswith(".npy")
                   and Path(a).exists() and Path(a) not in outputs(argv)]
-        assert got in {(inputs[0], int(d)) for d in shapes}, (got, command.comment)
+        assert got in {(inputs[0], d) for d in stated_dims(argv, shapes)}, (got, command.comment)
+
+
+def stated_dims(argv: list[str], shapes: list[tuple[str, str]]) -> set[int]:
+    """The widths a comment states for this command: `[N, 4096] features or [N, 101] logits`
+    with `--logits` given means 101, without it 4096 (a word naming a flag of the command
+    goes with that flag)."""
+    from vdbench.cli import main
+
+    command = main
+    for token in argv[1:]:
+        command = getattr(command, "commands", {}).get(token, command)
+    flags = {opt for param in command.params for opt in param.opts}
+    given = {int(d) for d, word in shapes if f"--{word}" in flags and f"--{word}" in argv}
+    return given or {int(d) for d, word in shapes if f"--{word}" not in flags}
 
 
 # --- what the README states about a command's result -----------------------------------------
