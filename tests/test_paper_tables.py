@@ -73,7 +73,7 @@ def test_runs_join_and_quick_runs_stay_out(tmp_path):
     assert "vdbench (quick preset)" in df.source.tolist()
     res = CliRunner().invoke(main, ["table", "2", "--format", "csv", "--runs", str(tmp_path)])
     assert res.exit_code == 0
-    csv = pd.read_csv(pd.io.common.StringIO(res.output), dtype=str, keep_default_na=False)
+    csv = pd.read_csv(pd.io.common.StringIO(res.stdout), dtype=str, keep_default_na=False)
     assert csv.fvd.tolist()[-1] == "70.5" and csv.source.tolist()[-1] == "vdbench (paper preset)"
 
 

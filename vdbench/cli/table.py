@@ -8,23 +8,46 @@ from vdbench.cli.common import one_line_errors
 
 
 @click.command()
-@click.argument("which", default="all", type=click.Choice(["1", "2", "3", "4", "5", "6", "all"]))
+@click.argument("which", default="all",
+                type=click.Choice(["1", "2", "3", "4", "5", "6", "all", "other"]))
 @click.option("--format", "fmt", default="markdown",
               type=click.Choice(["csv", "markdown", "latex"]))
 @click.option("--runs", default=None, type=click.Path(file_okay=False),
               help="Folder of result records (*.json) to add beside the paper's rows.")
 @click.option("--include-quick", is_flag=True,
-              help="Also list runs of the quick preset (labelled; never comparable).")
+              help="Also list runs of the quick preset or hand-set counts, and runs of "
+                   "protocols that mirror a paper table on other data (shapes: Table 2), "
+                   "labelled by protocol and preset; never comparable. With `all`: also the "
+                   "runs in no paper table.")
 @one_line_errors
 def table(which, fmt, runs, include_quick):
-    """The paper's Table WHICH (1-6 or all), with our runs' numbers beside the paper's."""
-    from vdbench.reporting.tables import CAPTIONS, TABLES, build_table, render
+    """The paper's Table WHICH (1-6 or all), with our runs' numbers beside the paper's.
 
-    for n in TABLES if which == "all" else (which,):
-        df = build_table(n, runs, include_quick)
+    `other`: the runs (--runs) of protocols in no paper table, e.g. the oracle. Records that a
+    table leaves out are counted on stderr, with the reason.
+    """
+    from vdbench.metrics.errors import InputError
+    from vdbench.reporting.tables import (CAPTIONS, OTHER_CAPTION, TABLES, join_runs,
+                                          left_out_note, load_records, other_runs, render)
+
+    if which == "other" and runs is None:
+        raise InputError("--runs: `vdbench table other` lists runs; give their folder")
+    records = load_records(runs)
+    chosen = TABLES if which == "all" else () if which == "other" else (which,)
+    for n in chosen:
         if fmt == "csv" and which == "all":
             click.echo(f"# Table {n}: {CAPTIONS[n]}")
-        click.echo(render(df, fmt, caption=f"Table {n}: {CAPTIONS[n]}"))
+        click.echo(render(join_runs(n, records, include_quick), fmt,
+                          caption=f"Table {n}: {CAPTIONS[n]}"))
+    others = other_runs(records)
+    if which == "other" or (which == "all" and include_quick and not others.empty):
+        if fmt == "csv" and which == "all":
+            click.echo(f"# {OTHER_CAPTION}")
+        click.echo(render(others, fmt, caption=OTHER_CAPTION) if not others.empty
+                   else "(no runs of protocols outside the paper tables)")
+    note = left_out_note(records, chosen, include_quick) if chosen else ""
+    if note:
+        click.echo(f"note: {note}", err=True)
 
 
 def sampling_summary(sampling: dict) -> str:

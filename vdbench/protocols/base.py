@@ -39,6 +39,9 @@ class Protocol:
     # a setting left out is open: the checkpoint's sampling config decides it.
     sampling: dict[str, Any] = field(default_factory=dict)
     paper_table: str = ""
+    # The paper table whose comparison this protocol repeats on other data (shapes: Table 2);
+    # `vdbench table N --include-quick` shows its runs there, labelled with the protocol.
+    mirrors_table: str = ""
     preset: str = "paper"
     notes: str = ""
     with_replacement: bool = False  # Kinetics variant of [33, 14]: see open_protocol_data

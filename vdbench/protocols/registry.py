@@ -112,7 +112,7 @@ SHAPES = Protocol(
     name="shapes", paper_section="mirrors 4.2 (BAIR) on procedural sprites (not BAIR)",
     dataset="shapes", split="test", resolution=32, frames=16, context_frames=1, num_clips=256,
     samples_per_clip=100, metrics=("fvd", "fvd_per_draw", "context_consistency"),
-    paper_table="", seed=0,
+    paper_table="", mirrors_table="2", seed=0,
     # BAIR's sampler (Appendix A.2) except γ, which the checkpoint decides (not a paper model).
     sampling=dict(LANGEVIN, steps=256, conditioning="reconstruction", w_r=50.0),
     notes="1 → 15 frames at 32×32, like BAIR's protocol; FVD pooled over samples × clips with "
@@ -126,7 +126,7 @@ PROTOCOLS[SHAPES.name] = SHAPES
 SHAPES_EXTENSION = Protocol(
     name="shapes-extension", paper_section="mirrors 4.3.3 / Table 6 on procedural sprites",
     dataset="shapes", split="test", resolution=32, frames=64, context_frames=1, num_clips=256,
-    samples_per_clip=1, metrics=("fvd", "context_consistency"), paper_table="", seed=0,
+    samples_per_clip=1, metrics=("fvd", "context_consistency"), paper_table="", mirrors_table="6", seed=0,
     sampling=dict(sampler="ancestral", steps=256, conditioning="reconstruction", w_r=50.0),
     notes="64-frame videos from a 16-frame model by block-autoregressive extension (8 frames of "
           "context per block) from 1 observed frame; replacement vs reconstruction guidance.",
@@ -137,7 +137,7 @@ PROTOCOLS[SHAPES_EXTENSION.name] = SHAPES_EXTENSION
 SHAPES_UNCOND = Protocol(
     name="shapes-uncond", paper_section="mirrors 4.3.1 / Table 4 (joint training) on procedural "
     "sprites", dataset="shapes", split="test", resolution=32, frames=16, context_frames=0,
-    num_clips=256, samples_per_clip=1, metrics=("fvd",), paper_table="", seed=0,
+    num_clips=256, samples_per_clip=1, metrics=("fvd",), paper_table="", mirrors_table="4", seed=0,
     sampling=dict(sampler="ancestral", steps=256),
     notes="16 frames from noise (no context), FVD against the test clips: the setting of the "
           "paper's joint image-video training ablation, where models trained with and without "

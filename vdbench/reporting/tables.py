@@ -2,7 +2,11 @@
 our runs' result records.
 
 Tables are built from result JSON records, never from printed output. Runs with the `quick`
-preset are smoke tests: they are left out unless asked for, and then labelled as such.
+preset or hand-set counts (`custom`) are smoke tests, and runs of a protocol that mirrors a
+paper table on other data (shapes → Table 2) are not the paper's benchmark: both are left out
+unless asked for, and then labelled with their protocol and preset. Runs of protocols in no
+paper table (the oracle) are listed apart (`other_runs`). Whatever a table leaves out is
+counted with the reason (`left_out_note`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ CAPTIONS = {
     "5": "Classifier-free guidance on text-to-video",
     "6": "64-frame autoregressive extension: replacement vs reconstruction guidance",
 }
+OTHER_CAPTION = "Runs of protocols in no paper table (never comparable to published numbers)"
 # Result values (outputs of registered metrics, vdbench.metrics.registry; "_train": against the
 # training reference) → table columns, per table. Table 1 holds either of two evaluations; each
 # of our rows says which one (column "evaluation", from EVALUATIONS).
@@ -112,43 +117,149 @@ def _fmt(value) -> str:
     return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _tables(field: object) -> tuple[str, ...]:
+    return tuple(t for t in str(field or "").split(",") if t)
+
+
+def home_tables(record: dict) -> tuple[tuple[str, ...], bool]:
+    """The paper tables a record's row belongs to, and whether its protocol only mirrors them
+    on other data (shapes → Table 2). Records written before protocols carried
+    ``mirrors_table`` take it from the protocol of the same name."""
+    protocol = record.get("protocol", {})
+    own = _tables(protocol.get("paper_table"))
+    if own:
+        return own, False
+    mirrors = protocol.get("mirrors_table")
+    if mirrors is None:
+        from vdbench.protocols.registry import PROTOCOLS
+
+        known = PROTOCOLS.get(str(protocol.get("name", "")))
+        mirrors = known.mirrors_table if known is not None else ""
+    return _tables(mirrors), True
+
+
+def _label(record: dict) -> tuple[str, str]:
+    protocol = record.get("protocol", {})
+    return str(protocol.get("name", "?")), str(protocol.get("preset", "?"))
+
+
+def left_out_reason(record: dict, table: str, include_quick: bool) -> str | None:
+    """None when ``record`` is a row of ``table``; otherwise why it is not (a short phrase,
+    the same for every record left out for the same reason)."""
+    tables, mirrored = home_tables(record)
+    name, preset = _label(record)
+    if not tables:
+        return f"{name}: no paper table (see `vdbench table other`)"
+    if table not in tables:
+        return f"of Table {', '.join(tables)}"
+    if mirrored and not include_quick:
+        return f"{name} mirrors Table {table} on other data (add --include-quick)"
+    if preset != "paper" and not include_quick:
+        return "quick/custom preset (add --include-quick)"
+    return None
+
+
+def _source(record: dict, mirrored: bool) -> str:
+    name, preset = _label(record)
+    return f"vdbench on {name} ({preset} preset)" if mirrored else f"vdbench ({preset} preset)"
+
+
+def _run_row(table: str, r: dict) -> dict:
+    protocol, sampler = r.get("protocol", {}), r.get("sampler", {})
+    row = {"source": _source(r, home_tables(r)[1]),
+           "method": r.get("model", {}).get("name", ""),
+           "sampler": sampler.get("sampler", sampler.get("name", "")),
+           "steps": _fmt(sampler.get("steps")),
+           "conditioning": sampler.get("conditioning", ""),
+           # Tables 5 and 6: "guidance weight" is classifier-free guidance's w (eq. 6)
+           "guidance_weight": _fmt(sampler.get("cfg_weight")),
+           "frameskip": _fmt(protocol.get("frameskip", 1))}
+    for metric, column in METRIC_COLUMNS[table].items():
+        if metric in r.get("metrics", {}):
+            row[column] = _fmt(r["metrics"][metric])
+    evaluation = _evaluation(r, table)
+    if evaluation:
+        row["evaluation"] = evaluation
+    row["protocol"], row["preset"] = _label(r)
+    row["run"] = Path(r["_path"]).name
+    return row
+
+
 def run_rows(table: str, records: list[dict], include_quick: bool) -> pd.DataFrame:
     """Our runs that belong to ``table`` as rows with the paper table's columns."""
-    rows = []
-    for r in records:
-        protocol = r.get("protocol", {})
-        if table not in str(protocol.get("paper_table", "")).split(","):
-            continue
-        preset = protocol.get("preset", "?")
-        if preset != "paper" and not include_quick:
-            continue
-        sampler = r.get("sampler", {})
-        row = {"source": f"vdbench ({preset} preset)", "method": r.get("model", {}).get("name", ""),
-               "sampler": sampler.get("sampler", sampler.get("name", "")),
-               "steps": _fmt(sampler.get("steps")),
-               "conditioning": sampler.get("conditioning", ""),
-               # Tables 5 and 6: "guidance weight" is classifier-free guidance's w (eq. 6)
-               "guidance_weight": _fmt(sampler.get("cfg_weight")),
-               "frameskip": _fmt(protocol.get("frameskip", 1))}
-        for metric, column in METRIC_COLUMNS[table].items():
-            if metric in r.get("metrics", {}):
-                row[column] = _fmt(r["metrics"][metric])
-        evaluation = _evaluation(r, table)
-        if evaluation:
-            row["evaluation"] = evaluation
-        row["run"] = Path(r["_path"]).name
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_run_row(table, r) for r in records
+                         if left_out_reason(r, table, include_quick) is None])
+
+
+# beside the paper's columns: what each run was
+OUR_COLUMNS = ("evaluation", "protocol", "preset", "run")
+
+
+def join_runs(table: str, records: list[dict], include_quick: bool = False) -> pd.DataFrame:
+    check_names()
+    paper = paper_table(table)
+    ours = run_rows(table, records, include_quick)
+    if ours.empty:
+        return paper
+    ours = ours[[c for c in ours.columns if c in paper.columns or c in OUR_COLUMNS]]
+    return pd.concat([paper, ours], ignore_index=True).fillna("")
 
 
 def build_table(table: str, runs=None, include_quick: bool = False) -> pd.DataFrame:
-    check_names()
-    paper = paper_table(table)
-    ours = run_rows(table, load_records(runs), include_quick)
-    if ours.empty:
-        return paper
-    ours = ours[[c for c in ours.columns if c in paper.columns or c in ("evaluation", "run")]]
-    return pd.concat([paper, ours], ignore_index=True).fillna("")
+    return join_runs(table, load_records(runs), include_quick)
+
+
+def _leaves(tree: dict, prefix: str = ""):
+    """(path, value) of every non-dict value of nested metrics (the oracle nests them)."""
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}/")
+        elif not isinstance(value, list):
+            yield f"{prefix}{key}", value
+
+
+def other_runs(records: list[dict]) -> pd.DataFrame:
+    """Runs of protocols that neither are nor mirror a paper table (e.g. the oracle): one row
+    per run and metric (protocol, preset, model, sampler, metric, value)."""
+    rows = []
+    for r in records:
+        if home_tables(r)[0]:
+            continue
+        sampler = r.get("sampler", {})
+        names = sampler.get("sampler", sampler.get("name", sampler.get("names", "")))
+        head = {"protocol": _label(r)[0], "preset": _label(r)[1],
+                "model": r.get("model", {}).get("name", ""),
+                "sampler": ",".join(names) if isinstance(names, list) else names,
+                "steps": _fmt(sampler.get("steps")), "run": Path(r["_path"]).name}
+        for metric, value in _leaves(r.get("metrics", {})):
+            rows.append({**head, "metric": metric, "value": _fmt(value)})
+    return pd.DataFrame(rows)
+
+
+def _reason_in(record: dict, tables: tuple[str, ...], include_quick: bool) -> str | None:
+    """Why none of ``tables`` shows ``record`` (None: one of them does): the reason its own
+    table gives when that is among them, else the first table's."""
+    why = {t: left_out_reason(record, t, include_quick) for t in tables}
+    if any(reason is None for reason in why.values()):
+        return None
+    home = [t for t in home_tables(record)[0] if t in why]
+    return why[home[0] if home else tables[0]]
+
+
+def left_out_note(records: list[dict], tables: tuple[str, ...], include_quick: bool) -> str:
+    """One line saying how many records none of ``tables`` shows, grouped by why ("" if none).
+    For several tables, only the records that appear in none of them are counted."""
+    reasons: dict[str, int] = {}
+    for r in records:
+        reason = _reason_in(r, tables, include_quick)
+        if reason is not None:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        return ""
+    where = f"Table {tables[0]}" if len(tables) == 1 else "any paper table"
+    ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    parts = "; ".join(f"{n} {why}" for why, n in ranked)
+    return f"{sum(reasons.values())} of {len(records)} records not in {where}: {parts}"
 
 
 def render(df: pd.DataFrame, fmt: str, caption: str = "") -> str:
