@@ -126,7 +126,8 @@ PROTOCOLS[SHAPES.name] = SHAPES
 SHAPES_EXTENSION = Protocol(
     name="shapes-extension", paper_section="mirrors 4.3.3 / Table 6 on procedural sprites",
     dataset="shapes", split="test", resolution=32, frames=64, context_frames=1, num_clips=256,
-    samples_per_clip=1, metrics=("fvd", "context_consistency"), paper_table="", mirrors_table="6", seed=0,
+    samples_per_clip=1, metrics=("fvd", "context_consistency"), paper_table="",
+    mirrors_table="6", seed=0,
     sampling=dict(sampler="ancestral", steps=256, conditioning="reconstruction", w_r=50.0),
     notes="64-frame videos from a 16-frame model by block-autoregressive extension (8 frames of "
           "context per block) from 1 observed frame; replacement vs reconstruction guidance.",
