@@ -225,16 +225,18 @@ def substitute(command: Command) -> list[str]:
             argv[i + 1] = "cpu"
     tool = argv.index("vdbench") if "vdbench" in argv else -1
     if tool >= 0 and argv[tool + 1:tool + 2] in (["run"], ["compare"]):
-        argv += [arg for option, value in _counts(argv[tool + 2]) if option not in argv
-                 for arg in (option, value)]
+        user_model = "--model" in argv  # samples by itself: our sampling options are refused
+        argv += [arg for option, value in _counts(argv[tool + 2], user_model)
+                 if option not in argv for arg in (option, value)]
     return argv
 
 
-def _counts(protocol: str) -> list[tuple[str, str]]:
+def _counts(protocol: str, user_model: bool = False) -> list[tuple[str, str]]:
     from vdbench.protocols.registry import PROTOCOLS
 
     clips = min(2, PROTOCOLS[protocol].num_clips)
-    return [("--clips", str(clips)), ("--samples-per-clip", str(2 // clips)), *COUNTS.items()]
+    counts = [(k, v) for k, v in COUNTS.items() if not (user_model and k == "--steps")]
+    return [("--clips", str(clips)), ("--samples-per-clip", str(2 // clips)), *counts]
 
 
 def run_argv(argv: list[str], ws: Path) -> tuple[int, str]:
@@ -489,7 +491,8 @@ def run_plugin(block: Block, ws: Path) -> None:
     module = f"readme_snippet_{block.line}"
     (ws / f"{module}.py").write_text(block.body)
     argv = ["vdbench", "run", "shapes", "--model", f"{module}:factory", "--preset", "quick",
-            *[a for pair in _counts("shapes") for a in pair], "--out", "plugin-runs"]
+            *[a for pair in _counts("shapes", user_model=True) for a in pair],
+            "--out", "plugin-runs"]
     code, output = run_argv(argv, ws)
     assert code == 0, output
     (rec,) = _records(ws / "plugin-runs")
