@@ -310,3 +310,23 @@ def test_run_and_compare_share_the_cache_of_equal_settings(checkpoint, tmp_path)
             if r["sampler"]["sources"]["conditioning"] == "option"}
     assert recs["reconstruction"]["cache"]["chunks_cached"] == 1
     assert recs["replacement"]["cache"]["chunks_cached"] == 0
+
+
+def toy_sampler(denoiser, *, noise, steps, schedule=None, gamma=0.0, cond=None, replace=None,
+                callback=None, delta=0.5):
+    """A sampler registered by one line in a test: returns its δ and steps as the sample."""
+    return torch.full((len(noise.seeds), *noise.shape), delta * 100 + steps, dtype=noise.dtype)
+
+
+def test_a_sampler_is_its_function_plus_one_registry_line(monkeypatch):
+    from vdbench.model.registry import SamplerEntry
+    from vdbench.model.samplers import PerSampleNoise
+
+    monkeypatch.setitem(SAMPLERS, "toy", SamplerEntry("toy", "tests.test_settings_flow:toy_sampler",
+                                                      "a test sampler"))
+    settings, sources = resolve(("option", {"sampler": "toy", "steps": 3, "delta": 0.25}))
+    assert settings.record()["delta"] == 0.25 and "corrector_steps" not in settings.record()
+    x = settings.draw(None, noise=PerSampleNoise([1], (1, 1, 1, 1)))
+    assert float(x.flatten()[0]) == 0.25 * 100 + 3
+    with pytest.raises(ValueError, match="--corrector-steps: does not apply"):
+        resolve(("option", {"sampler": "toy", "corrector_steps": 2}))
