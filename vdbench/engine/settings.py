@@ -33,7 +33,7 @@ def run_settings(protocol: Protocol, model: Any, options: dict[str, Any]
     if not conditioned:
         paper["conditioning"] = "none"
     if model.cond == "none":
-        _refuse_guidance(protocol, model, given, paper)
+        _refuse_guidance(protocol, given, paper)
     settings, sources = resolve(("checkpoint", model.defaults), ("protocol", paper),
                                 ("option", given))
     if conditioned and settings.conditioning == "none":
@@ -42,7 +42,7 @@ def run_settings(protocol: Protocol, model: Any, options: dict[str, Any]
     return settings, sources
 
 
-def _refuse_guidance(protocol: Protocol, model: Any, given: dict, paper: dict) -> None:
+def _refuse_guidance(protocol: Protocol, given: dict, paper: dict) -> None:
     """Classifier-free guidance needs a conditional model: refused as an option, and dropped
     (with a warning) where the protocol asks for it."""
     for name in ("cfg_weight", "cfg_null"):
