@@ -23,7 +23,9 @@ def load_video(path: Path, *, what: str):
 
     from vdbench.model.errors import ConditioningInputError
 
-    array = np.load(path, allow_pickle=False)
+    from vdbench.metrics.arrays import read_npy
+
+    array = read_npy(path)
     if array.ndim == 4:
         array = array[None]
     if array.ndim != 5 or array.shape[-1] != 3:
@@ -109,7 +111,8 @@ def sample(oracle, checkpoint, label, frames, context_path, interpolate_stride, 
     with tqdm(total=total, desc="sampling", unit="step", disable=None) as bar:
         x = generate(model.denoiser, model.shape, req, context=context, lowres=lowres,
                      cond=cond, device=device, tick=lambda: bar.update(1))
-    for path in save(to_uint8(x), out, video_format):
+    source = "--oracle" if oracle else f"checkpoint {checkpoint}"
+    for path in save(to_uint8(x, source), out, video_format):
         log.info("wrote %s", path)
 
 

@@ -62,7 +62,7 @@ class DiffusionGenerator:
         with torch.inference_mode(False):
             x = generate(denoiser, self.shape, req, context=context, cond=cond,
                          device=self.device, seeds=request.seeds)
-        videos = to_uint8(x)
+        videos = to_uint8(x, f"model {self.identity.get('path', self.name)}")
         if given:  # the observed frames are the data's own, on both sides of the FVD
             videos[:, :given] = request.context
         return videos

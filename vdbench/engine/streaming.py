@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 from tqdm.auto import tqdm
 
+from vdbench.metrics.arrays import npz_keys, read_npy, read_npz
 from vdbench.metrics.errors import InputError
 from vdbench.metrics.feature_stats import FeatureStats, Keep
 from vdbench.metrics.frechet import GaussianStats
@@ -26,24 +27,25 @@ def is_stats_file(path: str | Path) -> bool:
     path = Path(path)
     if path.suffix != ".npz" or not path.is_file():
         return False
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return "sum_outer" in data
-    except (OSError, ValueError) as err:
-        raise InputError(f"{path}: cannot read ({err})") from err
+    return "sum_outer" in npz_keys(path)
 
 
 def stats_label(path: str | Path) -> Optional[str]:
     """The network label a statistics file was written with (None if it records none)."""
-    with np.load(path, allow_pickle=False) as data:
-        return str(data["meta_network"]) if "meta_network" in data else None
+    found = read_npz(path, ["meta_network"]).get("meta_network")
+    if found is None:
+        return None
+    if found.shape != () or found.dtype.kind != "U":
+        raise InputError(f"{path}: meta_network: expected one string, got {found.dtype} "
+                         f"of shape {found.shape}")
+    return str(found)
 
 
 def load_stats(path: str | Path, network: FeatureNetwork) -> FeatureStats:
     """Saved statistics of ``network``'s features; refuses those of another network."""
     found = stats_label(path)
     if found != network.network_label:
-        raise InputError(f"{path}: statistics of network {found!r}, expected "
+        raise InputError(f"{path}: meta_network: statistics of network {found!r}, expected "
                          f"{network.network_label!r}")
     return FeatureStats.of_saved(network.name, GaussianStats.load(path))
 
@@ -137,10 +139,10 @@ def read_logits(path: str | Path) -> Optional[np.ndarray]:
     path = Path(path)
     if path.suffix != ".npy" or not path.is_file():
         return None
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise InputError(f"{path}: cannot read ({err})") from err
+    array = read_npy(path, mmap=True)
     if array.ndim != 2 or not np.issubdtype(array.dtype, np.floating):
         return None
-    return np.asarray(array, dtype=np.float64)
+    logits = np.asarray(array, dtype=np.float64)
+    if not np.all(np.isfinite(logits)):
+        raise InputError(f"{path}: logits contain NaN or inf")
+    return logits

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from vdbench.metrics import cache
+from vdbench.metrics.arrays import npz_keys, read_npz
 from vdbench.metrics.c3d import C3D, CONVS, LINEARS, crop_mean
 from vdbench.metrics.errors import InputError, WeightsUnavailableError
 from vdbench.metrics.hashing import weights_sha256 as file_weights_sha256
@@ -54,34 +55,29 @@ def expected_shapes() -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _open_npz(path: Path) -> np.lib.npyio.NpzFile:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise InputError(f"{path}: cannot read as .npz ({err})") from err
-
-
 def read_c3d_npz(path: Path) -> dict[str, np.ndarray]:
     """The 22 arrays of conv3d_deepnetA_ucf.npz, refused on a missing key or a wrong shape."""
-    with _open_npz(path) as data:
-        shapes = expected_shapes()
-        missing = [k for k in shapes if k not in data.files]
-        if missing:
-            raise InputError(f"{path}: not TGANv2's C3D weights (missing keys {missing[:4]}"
-                             f"{' ...' if len(missing) > 4 else ''})")
-        arrays = {k: data[k] for k in shapes}
+    shapes = expected_shapes()
+    data = read_npz(path, shapes)
+    missing = [k for k in shapes if k not in data]
+    if missing:
+        raise InputError(f"{path}: not TGANv2's C3D weights (missing keys {missing[:4]}"
+                         f"{' ...' if len(missing) > 4 else ''})")
+    arrays = {k: data[k] for k in shapes}
     for key, shape in shapes.items():
         a = arrays[key]
         if a.shape != shape or not np.issubdtype(a.dtype, np.floating):
             raise InputError(f"{path}: {key} is {a.dtype} {a.shape}, expected float {shape}")
+        if not np.all(np.isfinite(a)):
+            raise InputError(f"{path}: {key} contains NaN or inf")
     return arrays
 
 
 def read_mean(path: Path) -> torch.Tensor:
-    with _open_npz(path) as data:
-        if "mean" not in data.files:
-            raise InputError(f"{path}: has no 'mean' array (keys: {data.files})")
-        return crop_mean(data["mean"], str(path))
+    data = read_npz(path, ["mean"])
+    if "mean" not in data:
+        raise InputError(f"{path}: has no 'mean' array (keys: {npz_keys(path)})")
+    return crop_mean(data["mean"], str(path))
 
 
 def _missing_message(folder: Path, missing: list[str]) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vdbench.util.atomic import atomic_savez
+from vdbench.metrics.arrays import read_npz
 from vdbench.metrics.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -101,20 +102,67 @@ class GaussianStats:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "GaussianStats":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                missing = [k for k in _STATS_KEYS if k not in data]
-                if missing:
-                    raise InputError(f"{path}: not a statistics file (missing {missing})")
-                s, so = data["sum"].astype(np.float64), data["sum_outer"].astype(np.float64)
-                count = int(data["count"])
-        except (OSError, ValueError) as err:
-            if isinstance(err, InputError):
-                raise
-            raise InputError(f"{path}: cannot read statistics ({err})") from err
-        if s.ndim != 1 or so.shape != (s.shape[0], s.shape[0]) or count < 0:
-            raise InputError(f"{path}: inconsistent statistics shapes {s.shape}, {so.shape}")
+        """Statistics saved by ``save``, refused (naming the file and the field) unless they
+        could be the moments of some set of feature vectors: see ``check_moments``."""
+        data = read_npz(path, _STATS_KEYS + ("meta_network",))
+        missing = [k for k in _STATS_KEYS if k not in data]
+        if missing:
+            raise InputError(f"{path}: not a statistics file (missing {missing})")
+        count, s, so = check_moments(data["count"], data["sum"], data["sum_outer"], str(path))
         return cls(s.shape[0], count, s, so)
+
+
+# Relative tolerances for rounding: symmetry of Σ xxᵀ, and how far below zero an eigenvalue of
+# the scatter matrix (or a Fréchet distance) may fall and still be rounding, not a lie.
+SYMMETRY_RTOL = 1e-8
+PSD_RTOL = 1e-8
+FRECHET_RTOL = 1e-6
+
+
+def check_moments(count: np.ndarray, s: np.ndarray, so: np.ndarray,
+                  where: str) -> tuple[int, np.ndarray, np.ndarray]:
+    """(count, sum, sum_outer) as int and float64, if they are the moments of n >= 2 real
+    vectors; otherwise InputError naming ``where`` and the field.
+
+    Such moments exist exactly when the moment matrix of the vectors [x; 1],
+    [[Σ xxᵀ, Σ x], [Σ xᵀ, n]], is positive semi-definite, i.e. (Schur complement, n > 0) when
+    the scatter matrix Σ xxᵀ − (Σ x)(Σ x)ᵀ / n is: this is the test of ``count`` against the
+    sums. (A larger n with the same sums is consistent: zero vectors add nothing to them.)"""
+    if count.shape not in ((), (1,)) or not np.issubdtype(count.dtype, np.integer):
+        raise InputError(f"{where}: count: expected one integer, got {count.dtype} "
+                         f"of shape {count.shape}")
+    n = int(count.reshape(()))
+    if n < 2:
+        raise InputError(f"{where}: count: {n} sample(s); a covariance needs at least 2")
+    for name, arr, ndim in (("sum", s, 1), ("sum_outer", so, 2)):
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise InputError(f"{where}: {name}: expected a float array, got {arr.dtype}")
+        if arr.ndim != ndim or (ndim == 2 and arr.shape != (s.shape[0], s.shape[0])):
+            raise InputError(f"{where}: {name}: wrong shape {arr.shape} (sum is {s.shape})")
+        if not np.all(np.isfinite(arr)):
+            raise InputError(f"{where}: {name}: contains NaN or inf")
+    s, so = s.astype(np.float64), so.astype(np.float64)
+    scale = float(np.abs(so).max(initial=0.0))
+    if np.abs(so - so.T).max(initial=0.0) > SYMMETRY_RTOL * scale:
+        raise InputError(f"{where}: sum_outer: not symmetric")
+    _check_psd(so - np.outer(s, s) / n, float(np.trace(so)), where)
+    return n, s, so
+
+
+def _check_psd(scatter: np.ndarray, scale: float, where: str) -> None:
+    """Refuse a scatter matrix with an eigenvalue below −PSD_RTOL·Tr(Σ xxᵀ) (rounding in the
+    accumulated sums is far smaller). A Cholesky factor of the shifted matrix exists exactly
+    when no eigenvalue is below the shift; eigenvalues are computed only to word the error."""
+    sym = (scatter + scatter.T) / 2
+    shift = PSD_RTOL * max(scale, 0.0)
+    try:
+        np.linalg.cholesky(sym + (shift + np.finfo(np.float64).tiny) * np.eye(len(sym)))
+        return
+    except np.linalg.LinAlgError:
+        pass
+    lowest = float(np.linalg.eigvalsh(sym)[0])
+    raise InputError(f"{where}: count: inconsistent with sum and sum_outer (the covariance they "
+                     f"imply is not positive semi-definite: eigenvalue {lowest:.6g})")
 
 
 def symmetric_sqrt(mat: np.ndarray, eps: float = 1e-10) -> np.ndarray:
@@ -149,5 +197,13 @@ def frechet_distance(a: GaussianStats, b: GaussianStats, warn: bool = True) -> f
             )
     mean_term = float(np.sum((a.mean - b.mean) ** 2))
     sigma, sigma_v = a.cov, b.cov
-    trace_term = float(np.trace(sigma + sigma_v)) - 2.0 * trace_sqrt_product(sigma, sigma_v)
-    return trace_term + mean_term
+    for name, m in (("first", sigma), ("second", sigma_v)):
+        if not np.all(np.isfinite(m)):
+            raise InputError(f"the {name} set's covariance contains NaN or inf")
+    traces = float(np.trace(sigma + sigma_v))
+    distance = traces - 2.0 * trace_sqrt_product(sigma, sigma_v) + mean_term
+    # d² >= 0 for any two Gaussians; below zero beyond rounding, a covariance was not PSD.
+    if distance < -FRECHET_RTOL * (abs(traces) + mean_term):
+        raise InputError(f"Fréchet distance {distance:.6g} < 0: a covariance is not positive "
+                         "semi-definite (statistics that no feature set has)")
+    return distance

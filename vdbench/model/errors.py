@@ -20,3 +20,7 @@ class SamplerInputError(ValueError):
 
 class ConditioningInputError(ValueError):
     """Conditioning data or options do not fit the video (shape, resolution, range, frames, w_r)."""
+
+
+class GenerationError(ValueError):
+    """A model produced something that is not a video (NaN or inf samples)."""

@@ -27,11 +27,31 @@ class SampleRequest:
     batch_size: int = 8
     interpolate_stride: int | None = None  # keyframes every M frames (interpolation)
 
+    def __post_init__(self) -> None:
+        from vdbench.model.errors import ConditioningInputError
 
-def to_uint8(x) -> np.ndarray:
-    """[B, C, T, H, W] in [−1, 1] → uint8 [B, T, H, W, C] (clipped, rounded)."""
+        # 0 would read as "off" where the stride is tested for truth: refuse it instead.
+        if self.interpolate_stride is not None and self.interpolate_stride < 1:
+            raise ConditioningInputError(
+                f"--interpolate-stride: must be at least 1, got {self.interpolate_stride} "
+                "(leave it out for no interpolation)")
+
+
+def to_uint8(x, source: str = "the model") -> np.ndarray:
+    """[B, C, T, H, W] in [−1, 1] → uint8 [B, T, H, W, C] (clipped, rounded).
+
+    NaN or inf samples are refused, naming ``source`` (the checkpoint): clamping and the uint8
+    cast would otherwise turn them into plausible-looking (e.g. all-black) videos."""
     import torch
 
+    from vdbench.model.errors import GenerationError
+
+    finite = torch.isfinite(x)
+    if not bool(finite.all()):
+        bad = int((~finite).sum())
+        raise GenerationError(f"{source}: generated samples contain NaN or inf ({bad} of "
+                              f"{x.numel()} values) before quantisation; the weights or the "
+                              "sampling settings are broken")
     video = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     return video.permute(0, 2, 3, 4, 1).cpu().numpy()
 

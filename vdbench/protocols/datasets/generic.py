@@ -17,6 +17,7 @@ from typing import Optional, overload
 
 import numpy as np
 
+from vdbench.metrics.arrays import npz_keys, read_npy, read_npz
 from vdbench.metrics.errors import InputError
 from vdbench.protocols.datasets.base import VideoDataset
 
@@ -139,20 +140,14 @@ class VideoFilesSource:
 
 
 def _load_array(path: Path) -> np.ndarray:
-    try:
-        if path.suffix == ".npy":
-            return np.load(path, mmap_mode="r", allow_pickle=False)
-        with np.load(path, allow_pickle=False) as data:
-            keys = list(data.keys())
-            key = "videos" if "videos" in keys else (keys[0] if len(keys) == 1 else None)
-            if key is None:
-                raise InputError(f"{path}: an .npz of videos needs one array or a 'videos' key, "
-                                 f"found {keys}")
-            return data[key]
-    except InputError:
-        raise
-    except (OSError, ValueError, EOFError) as err:
-        raise InputError(f"{path}: cannot read array ({err})") from err
+    if path.suffix == ".npy":
+        return read_npy(path, mmap=True)
+    keys = npz_keys(path)
+    key = "videos" if "videos" in keys else (keys[0] if len(keys) == 1 else None)
+    if key is None:
+        raise InputError(f"{path}: an .npz of videos needs one array or a 'videos' key, "
+                         f"found {keys}")
+    return read_npz(path, [key])[key]
 
 
 def _check_array(path: Path, array: np.ndarray) -> None:
