@@ -161,8 +161,8 @@ def _check_psd(scatter: np.ndarray, scale: float, where: str) -> None:
     except np.linalg.LinAlgError:
         pass
     lowest = float(np.linalg.eigvalsh(sym)[0])
-    raise InputError(f"{where}: count: inconsistent with sum and sum_outer (the covariance they "
-                     f"imply is not positive semi-definite: eigenvalue {lowest:.6g})")
+    raise InputError(f"{where}: count, sum, sum_outer: inconsistent (the covariance they imply "
+                     f"is not positive semi-definite: eigenvalue {lowest:.6g})")
 
 
 def symmetric_sqrt(mat: np.ndarray, eps: float = 1e-10) -> np.ndarray:
