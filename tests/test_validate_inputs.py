@@ -432,7 +432,7 @@ def test_checkpoint_with_nan_weights_is_an_error_naming_it(tmp_path):
     config = micro_config()
     net = randomize(UNet3D(config), scale=0.05)
     tensors = {f"ema/{k}": v.clone() for k, v in net.state_dict().items()}
-    for key, value in tensors.items():
+    for value in tensors.values():
         if value.is_floating_point():
             value.fill_(float("nan"))
     save_checkpoint(tmp_path / "nanrun", 1, config, tensors)
