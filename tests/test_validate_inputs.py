@@ -501,3 +501,24 @@ def test_float_sampling_options_must_be_finite(tmp_path, option, value):
     line = _one_error(result)
     assert re.search(re.escape(option) + "|" + option.lstrip("-").replace("-", "_"), line), line
     assert not (tmp_path / "o.npy").exists()
+
+
+@pytest.mark.parametrize("key", ["train.lr", "train.grad_clip", "train.weight_decay",
+                                 "sampling.recon_guidance_weight", "diffusion.logsnr_max",
+                                 "unet.dropout"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_config_floats_must_be_finite(key, value):
+    from vdbench.model.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(key) + " must be finite"):
+        micro_config(**{key: value})
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_train_lr_non_finite_refused_by_cli(tmp_path, value):
+    np.save(tmp_path / "data.npy", np.zeros((2, 4, 16, 16, 3), dtype=np.uint8))
+    result = CliRunner().invoke(main, ["train", "--config", "tiny", "--lr", value,
+                                       "--data", str(tmp_path / "data.npy"),
+                                       "--out", str(tmp_path / "run"), "--steps", "1"])
+    _one_error(result, "train.lr")
+    assert not (tmp_path / "run").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,7 @@ class UNetConfig:
     text_dim: int = 0  # for cond="text": width of the caption embeddings (BERT-large: 1024)
 
     def __post_init__(self) -> None:
+        _finite(self, "unet")
         for name in ("base_channels", "num_res_blocks", "head_dim", "emb_dim", "emb_mlp_layers",
                      "norm_groups", "max_rel_distance"):
             _positive(self, name)
@@ -80,6 +82,7 @@ class DiffusionConfig:
     cond_drop_prob: float = 0.0  # classifier-free guidance training: P(c is dropped)
 
     def __post_init__(self) -> None:
+        _finite(self, "diffusion")
         _choice(self, "prediction", ("eps", "v"))
         if not self.logsnr_min < self.logsnr_max:
             raise ConfigError(f"diffusion.logsnr_min ({self.logsnr_min}) must be below "
@@ -108,6 +111,7 @@ class TrainConfig:
     keep_checkpoints: int = 2
 
     def __post_init__(self) -> None:
+        _finite(self, "train")
         for name in ("lr", "batch_size", "steps", "checkpoint_every", "keep_checkpoints"):
             _positive(self, name)
         if len(self.adam_betas) != 2 or not all(0.0 <= b < 1.0 for b in self.adam_betas):
@@ -130,6 +134,7 @@ class SamplingConfig:
     recon_guidance_weight: float = 0.0  # w_r of eq. (7); 0 when the paper states none
 
     def __post_init__(self) -> None:
+        _finite(self, "sampling")
         _positive(self, "timesteps")
         if not 0.0 <= self.gamma <= 1.0:
             raise ConfigError(f"sampling.gamma must be in [0, 1], got {self.gamma}")
@@ -180,6 +185,16 @@ class ModelConfig:
                                   f"expected one of {sorted(node)}")
             node[leaf] = value
         return ModelConfig.from_dict(data)
+
+
+def _finite(section: Any, prefix: str) -> None:
+    """Every float of a config section is finite: a NaN or inf learning rate, clip norm or w_r
+    passes every range check written as ``value < 0`` and then trains or samples NaN."""
+    for f in dataclasses.fields(section):
+        value = getattr(section, f.name)
+        values = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            raise ConfigError(f"{prefix}.{f.name} must be finite, got {value}")
 
 
 def _positive(obj: Any, name: str) -> None:
