@@ -522,3 +522,25 @@ def test_train_lr_non_finite_refused_by_cli(tmp_path, value):
                                        "--out", str(tmp_path / "run"), "--steps", "1"])
     _one_error(result, "train.lr")
     assert not (tmp_path / "run").exists()
+
+
+def test_member_shorter_than_its_header_refused(tmp_path):
+    """The header declares 1000 float64 (8 KB, under the cap); the data holds 64 bytes."""
+    path = _zip_with(tmp_path / "s.npz", {"sum.npy": _npy_bytes(header_shape=(1000,))})
+    with pytest.raises(InputError, match=r"s\.npz: cannot read as \.npz"):
+        read_npz(path)
+
+
+def test_fortran_order_and_float32_statistics_load_unchanged(tmp_path):
+    """Valid variants of a statistics file: Fortran-ordered and float32 sums (cast to
+    float64) load to the same values."""
+    arrays = _stats_arrays(seed=4)
+    ref = GaussianStats.load(_save(tmp_path / "a.npz", arrays))
+    fortran = dict(arrays, sum_outer=np.asfortranarray(arrays["sum_outer"]))
+    loaded = GaussianStats.load(_save(tmp_path / "f.npz", fortran))
+    assert np.array_equal(loaded.sum_outer, ref.sum_outer)
+    single = {k: (v.astype(np.float32) if v.dtype == np.float64 else v)
+              for k, v in arrays.items()}
+    loaded32 = GaussianStats.load(_save(tmp_path / "s.npz", single))
+    assert loaded32.sum.dtype == np.float64
+    assert np.array_equal(loaded32.sum, arrays["sum"].astype(np.float32).astype(np.float64))

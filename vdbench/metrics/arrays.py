@@ -112,7 +112,10 @@ def read_npz(path: str | os.PathLike[str], keys: Optional[Iterable[str]] = None,
                     continue
                 where = f"{path}: {key}"
                 # The zip's own declared size first (cheap), then the .npy header's shape.
-                _check_size((info.file_size,), np.dtype(np.uint8), where, budget)
+                if info.file_size > budget:
+                    raise InputError(f"{where}: decompresses to {info.file_size} bytes, over "
+                                     f"the cap of {budget} bytes (raise "
+                                     "VDBENCH_MAX_ARRAY_BYTES if it is meant)")
                 with zf.open(info) as fp:
                     shape, dtype = _header(fp, where)
                 budget -= _check_size(shape, dtype, where, budget)
