@@ -42,7 +42,8 @@ WRITERS = {
     "npy": (lambda p: atomic.atomic_save_npy(p, np.arange(6.0)), lambda p: np.load(p).tolist()),
     "npz": (lambda p: atomic.atomic_savez(p, a=np.arange(6.0)),
             lambda p: np.load(p)["a"].tolist()),
-    "json": (lambda p: atomic.atomic_write_json(p, {"new": 1}), lambda p: json.loads(p.read_text())),
+    "json": (lambda p: atomic.atomic_write_json(p, {"new": 1}),
+             lambda p: json.loads(p.read_text())),
     "text": (lambda p: atomic.atomic_write_text(p, "new text"), lambda p: p.read_text()),
 }
 

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, overload
+from typing import Any, Optional, overload
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def _check_declared_size(path: Path, container, stream, cap: int) -> None:
                          f"(set {MAX_PIXELS_ENV} to raise it)")
 
 
-def _decoded(path: Path, container, cap: int) -> Iterator[tuple[int, object]]:
+def _decoded(path: Path, container, cap: int) -> Iterator[tuple[int, Any]]:
     """(number, frame) of the first video stream, checking as frames arrive that the resolution
     stays that of frame 0 and the pixels decoded stay within ``cap``; at the end, that the count
     equals the one the container declares (a shortfall is a truncated file)."""
