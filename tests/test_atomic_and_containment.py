@@ -192,7 +192,7 @@ def test_sample_full_disk_keeps_earlier_samples(tmp_path, monkeypatch, target):
     monkeypatch.setattr(np.lib.format, "write_array", _partial_write_array)
     result = _sample("--out", out, "--seed", 5)
     monkeypatch.undo()
-    assert result.exit_code != 0
+    assert result.exit_code != 0 and getattr(result.exception, "errno", None) == errno.ENOSPC
     assert np.array_equal(np.load(npy), before)
     assert _leftovers(npy.parent, {npy.name}) == []
 
@@ -244,7 +244,7 @@ def test_model_export_failure_keeps_earlier_export(tmp_path, monkeypatch, fail_i
     result = cli.invoke(main, ["model", "export", str(tmp_path / "run"), "-o", str(out),
                                "--weights", "model"])
     monkeypatch.undo()
-    assert result.exit_code != 0
+    assert result.exit_code != 0 and getattr(result.exception, "errno", None) == errno.ENOSPC
     after = {p.name: p.read_bytes() for p in out.iterdir()}
     if fail_in == "weights":
         assert after == before
@@ -525,3 +525,17 @@ def test_stats_cli_refuses_lying_videos_in_one_line(tmp_path, monkeypatch, i3d_w
     result = _stats(folder, "-o", out)
     _one_error_line(result, MAX_PIXELS_ENV if bad == "cap_env" else "b.avi")
     assert not out.exists() and _leftovers(tmp_path, {"videos"}) == []
+
+
+def test_features_full_disk_keeps_earlier_features(tmp_path, monkeypatch, i3d_weights):
+    videos = tmp_path / "v.npy"
+    np.save(videos, random_videos(2, seed=11))
+    out = tmp_path / "f.npy"
+    np.save(out, np.full((2, 3), 7.0))
+    monkeypatch.setattr(np.lib.format, "write_array", _partial_write_array)
+    result = CliRunner().invoke(main, ["features", "i3d", str(videos), "-o", str(out)])
+    monkeypatch.undo()
+    assert result.exit_code != 0
+    assert isinstance(result.exception, OSError) and result.exception.errno == errno.ENOSPC
+    assert np.array_equal(np.load(out), np.full((2, 3), 7.0))
+    assert _leftovers(tmp_path, {"v.npy", "f.npy"}) == []
