@@ -178,6 +178,13 @@ def test_save_grid_failure_keeps_earlier_png(tmp_path, monkeypatch):
     assert _leftovers(tmp_path, {"ex.png", "ex.gif"}) == []
 
 
+def _failed_on_full_disk(result) -> bool:
+    """The command failed on the simulated full disk: the OSError escaped, or an error boundary
+    turned it into an error line."""
+    escaped = getattr(result.exception, "errno", None) == errno.ENOSPC
+    return result.exit_code != 0 and (escaped or "No space left on device" in result.output)
+
+
 def _sample(*args):
     return CliRunner().invoke(main, ["sample", "--oracle", "--steps", "3", "-n", "2",
                                      *map(str, args)])
@@ -192,7 +199,7 @@ def test_sample_full_disk_keeps_earlier_samples(tmp_path, monkeypatch, target):
     monkeypatch.setattr(np.lib.format, "write_array", _partial_write_array)
     result = _sample("--out", out, "--seed", 5)
     monkeypatch.undo()
-    assert result.exit_code != 0 and getattr(result.exception, "errno", None) == errno.ENOSPC
+    assert _failed_on_full_disk(result)
     assert np.array_equal(np.load(npy), before)
     assert _leftovers(npy.parent, {npy.name}) == []
 
@@ -244,7 +251,7 @@ def test_model_export_failure_keeps_earlier_export(tmp_path, monkeypatch, fail_i
     result = cli.invoke(main, ["model", "export", str(tmp_path / "run"), "-o", str(out),
                                "--weights", "model"])
     monkeypatch.undo()
-    assert result.exit_code != 0 and getattr(result.exception, "errno", None) == errno.ENOSPC
+    assert _failed_on_full_disk(result)
     after = {p.name: p.read_bytes() for p in out.iterdir()}
     if fail_in == "weights":
         assert after == before
@@ -535,7 +542,6 @@ def test_features_full_disk_keeps_earlier_features(tmp_path, monkeypatch, i3d_we
     monkeypatch.setattr(np.lib.format, "write_array", _partial_write_array)
     result = CliRunner().invoke(main, ["features", "i3d", str(videos), "-o", str(out)])
     monkeypatch.undo()
-    assert result.exit_code != 0
-    assert isinstance(result.exception, OSError) and result.exception.errno == errno.ENOSPC
+    assert _failed_on_full_disk(result)
     assert np.array_equal(np.load(out), np.full((2, 3), 7.0))
     assert _leftovers(tmp_path, {"v.npy", "f.npy"}) == []
