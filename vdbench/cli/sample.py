@@ -13,6 +13,7 @@ from vdbench.cli.common import one_line_errors
 from vdbench.cli.sampling_options import sampling_options, take
 from vdbench.model.generate import SampleRequest, count_steps, generate, load_model, to_uint8
 from vdbench.reporting.grid import write_video
+from vdbench.util.atomic import atomic_save_npy
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,11 @@ def load_video(path: Path, *, what: str):
 def save(samples: np.ndarray, out: Path, video_format: str | None) -> list[Path]:
     """samples.npy (uint8 [N, T, H, W, 3]) at ``out`` or inside directory ``out``; + videos."""
     if out.suffix == ".npy":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        np.save(out, samples)
+        atomic_save_npy(out, samples)
         written, folder = [out], out.parent
     else:
         out.mkdir(parents=True, exist_ok=True)
-        np.save(out / "samples.npy", samples)
+        atomic_save_npy(out / "samples.npy", samples)
         written, folder = [out / "samples.npy"], out
     if video_format:
         stem = out.stem if out.suffix == ".npy" else "sample"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from vdbench.util.atomic import atomic_write_text
+
 log = logging.getLogger(__name__)
 
 
@@ -76,7 +78,7 @@ def _run(config, data, run_dir, steps, device, resume, progress) -> None:
     sampler = ClipSampler(videos, config.video, config.train.image_frames, config.train.flip,
                           labels if config.unet.cond == "class" else None)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(config.to_json())
+    atomic_write_text(run_dir / "config.json", config.to_json())
     state = train_loop(config, sampler, run_dir, steps=steps, device=device, resume=resume,
                        progress=progress)
     click.echo(f"trained {config.name} to step {state.step}; checkpoints in {run_dir}")

@@ -23,6 +23,7 @@ from vdbench.model.data import ClipSampler
 from vdbench.model.diffusion import diffusion_loss
 from vdbench.model.errors import CheckpointError, ConfigError
 from vdbench.model.unet3d import UNet3D, count_parameters
+from vdbench.util.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def _log_rows(run_dir: Path, keep_until: int) -> None:
     path = run_dir / "log.jsonl"
     if path.is_file():
         rows = [r for r in path.read_text().splitlines() if json.loads(r)["step"] <= keep_until]
-        path.write_text("".join(r + "\n" for r in rows))
+        atomic_write_text(path, "".join(r + "\n" for r in rows))
 
 
 def train(config: ModelConfig, sampler: ClipSampler, run_dir: str | Path, *,

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vdbench.util.atomic import atomic_path
+
 HIGHLIGHT = np.array([255, 200, 0], dtype=np.uint8)  # border of conditioning frames
 
 
@@ -39,9 +41,9 @@ def write_png(image: np.ndarray, path: str | Path) -> Path:
     import av
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     h, w = image.shape[:2]
-    with av.open(str(path), mode="w", format="image2") as out:
+    with atomic_path(path, keep_suffix=True) as tmp, \
+            av.open(str(tmp), mode="w", format="image2") as out:
         stream = out.add_stream("png")
         stream.width, stream.height, stream.pix_fmt = w, h, "rgb24"
         out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
@@ -50,11 +52,13 @@ def write_png(image: np.ndarray, path: str | Path) -> Path:
 
 
 def write_video(frames: np.ndarray, path: Path, fps: int = 8) -> None:
-    """Write uint8 [T, H, W, 3] as .gif or .mp4 with PyAV."""
+    """Write uint8 [T, H, W, 3] as .gif or .mp4 with PyAV (atomically: an earlier file at
+    ``path`` survives any failure)."""
     import av
 
+    path = Path(path)
     codec, pix_fmt = ("gif", "rgb8") if path.suffix == ".gif" else ("mpeg4", "yuv420p")
-    with av.open(str(path), mode="w") as container:
+    with atomic_path(path, keep_suffix=True) as tmp, av.open(str(tmp), mode="w") as container:
         stream = container.add_stream(codec, rate=fps)
         height, width = frames.shape[1:3]
         pad = int(codec != "gif")  # yuv420p needs even sizes

@@ -18,11 +18,15 @@ import numpy as np
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temp path in ``path``'s folder; rename it over ``path`` only on success."""
+def atomic_path(path: str | os.PathLike[str], keep_suffix: bool = False) -> Iterator[Path]:
+    """Yield a temp path in ``path``'s folder; rename it over ``path`` only on success.
+
+    ``keep_suffix`` ends the temp name with ``path``'s suffix, for writers that pick the file
+    format from the name (PyAV: ``.mp4``, ``.gif``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    suffix = ".tmp" + (path.suffix if keep_suffix else "")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)

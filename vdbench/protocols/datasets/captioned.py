@@ -7,6 +7,8 @@ with their own set. Under ``DIR`` (or directly in ``DIR`` when it has no ``{spli
                                         {"video": "clips/0001.mp4", "caption": "a dog runs"}
     DIR/{split}/clips/0001.mp4 ...      the videos (mp4, avi, gif, webm, mov, mkv; PyAV reads
                                         them), paths relative to the folder of captions.jsonl
+                                        (inside the folder: an entry resolving
+                                        elsewhere, e.g. "../x.mp4", is refused)
     DIR/{split}/text_embeddings.npy     optional: float [N, L, D] or [N, D] caption embeddings
                                         (e.g. BERT-large, D = 1024), row i <-> caption line i
 
@@ -33,6 +35,7 @@ import numpy as np
 
 from vdbench.metrics.errors import InputError
 from vdbench.protocols.datasets.base import Selection
+from vdbench.protocols.datasets.containment import inside
 from vdbench.protocols.datasets.files import VideoFiles
 from vdbench.protocols.datasets.spatial import FITS
 
@@ -62,7 +65,7 @@ def _parse_line(line: str, where: str, folder: Path) -> CaptionEntry:
         if not isinstance(item.get(key), str):
             problem = "missing" if key not in item else f"not a string ({item[key]!r})"
             raise InputError(f"{where}: \"{key}\" is {problem}")
-    video = folder / item["video"]
+    video = inside(folder / item["video"], folder, where)
     if not video.is_file():
         raise InputError(f"{where}: video file {video} not found")
     return CaptionEntry(video, item["caption"])

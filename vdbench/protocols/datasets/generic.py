@@ -10,10 +10,11 @@ problem (missing file, truncated video, inconsistent shapes, too few frames) is 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, overload
+from typing import Any, Optional, overload
 
 import numpy as np
 
@@ -22,6 +23,69 @@ from vdbench.metrics.errors import InputError
 from vdbench.protocols.datasets.base import VideoDataset
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".gif", ".webm", ".mov", ".mkv")
+
+
+MAX_PIXELS_ENV = "VDBENCH_MAX_VIDEO_PIXELS"
+DEFAULT_MAX_PIXELS = 2**31 // 3  # 2 GiB of decoded RGB uint8 frames per video
+
+
+def max_video_pixels() -> int:
+    """The cap on decoded pixels (width x height x frames) per video: ``$VDBENCH_MAX_VIDEO_PIXELS``
+    or 2**31 / 3 (2 GiB as RGB), so that a small file declaring huge frames cannot exhaust
+    memory."""
+    raw = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InputError(f"{MAX_PIXELS_ENV}: expected a positive whole number of pixels, "
+                         f"got {raw!r}")
+    return value
+
+
+def declared_frames(container, stream) -> int:
+    """Frames the container header declares (0: unknown), else estimated from its duration."""
+    if stream.frames:
+        return int(stream.frames)
+    if container.duration and stream.average_rate:
+        return int(round(container.duration / 1_000_000 * float(stream.average_rate)))
+    return 0
+
+
+def _check_declared_size(path: Path, container, stream, cap: int) -> None:
+    """Refuse, before decoding, a video whose header promises more than ``cap`` pixels."""
+    frames = declared_frames(container, stream)
+    width, height = int(stream.width or 0), int(stream.height or 0)
+    if width * height * frames > cap:
+        raise InputError(f"{path}: declares {frames} frames of {width}x{height}, "
+                         f"{width * height * frames} pixels, over the limit of {cap} per video "
+                         f"(set {MAX_PIXELS_ENV} to raise it)")
+
+
+def _decoded(path: Path, container, cap: int) -> Iterator[tuple[int, Any]]:
+    """(number, frame) of the first video stream, checking as frames arrive that the resolution
+    stays that of frame 0 and the pixels decoded stay within ``cap``; at the end, that the count
+    equals the one the container declares (a shortfall is a truncated file)."""
+    size, pixels, count = None, 0, 0
+    for count, frame in enumerate(container.decode(video=0), 1):
+        if size is None:
+            size = (frame.width, frame.height)
+        elif (frame.width, frame.height) != size:
+            raise InputError(f"{path}: frame {count - 1} is {frame.width}x{frame.height}, but "
+                             f"frame 0 is {size[0]}x{size[1]}; the resolution must not change "
+                             "within a video")
+        pixels += frame.width * frame.height
+        if pixels > cap:
+            raise InputError(f"{path}: decodes to more than {cap} pixels by frame {count - 1}, "
+                             f"over the limit per video (set {MAX_PIXELS_ENV} to raise it)")
+        yield count - 1, frame
+    declared = int(container.streams.video[0].frames or 0)
+    if declared and count != declared:
+        raise InputError(f"{path}: decoded {count} frames, but the container declares "
+                         f"{declared}; the file is truncated or damaged")
 
 
 @overload
@@ -37,15 +101,19 @@ def iter_frames(path: Path, keep: Callable[[int], bool] | None = None
     With ``keep`` (a predicate on the frame number) frames it rejects are decoded but yield None
     instead of being converted to RGB, which is most of the cost of a frame we do not need.
     A file that cannot be opened or decoded raises `InputError` naming the file, also when the
-    damage is found part-way through.
+    damage is found part-way through; so do a header declaring more pixels than
+    `max_video_pixels`, a resolution change mid-stream, and a frame count other than the
+    declared one (see `_decoded`).
     """
     import av
 
+    cap = max_video_pixels()
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise InputError(f"{path}: holds no video stream")
-            for n, frame in enumerate(container.decode(video=0)):
+            _check_declared_size(path, container, container.streams.video[0], cap)
+            for n, frame in _decoded(path, container, cap):
                 yield frame.to_ndarray(format="rgb24") if keep is None or keep(n) else None
     except InputError:
         raise

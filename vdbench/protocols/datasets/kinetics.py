@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from vdbench.metrics.errors import InputError
+from vdbench.protocols.datasets.containment import inside
 from vdbench.protocols.datasets.files import VideoFiles
 from vdbench.protocols.datasets.generic import VIDEO_SUFFIXES
 from vdbench.protocols.datasets.spatial import FITS
@@ -69,7 +70,7 @@ def read_annotations(path: Path, split: Optional[str]) -> list[dict]:
             where = f"{path}:{n}"
             stem = clip_stem(row["youtube_id"], _seconds(row["time_start"], where),
                              _seconds(row["time_end"], where))
-            rows.append({"stem": stem, "label": row.get("label") or ""})
+            rows.append({"stem": stem, "label": row.get("label") or "", "where": where})
     return rows
 
 
@@ -93,7 +94,8 @@ class Kinetics600Clips(VideoFiles):
         if not rows:
             raise InputError(f"{self.annotations}: no rows for split {split!r}")
         files = index_clips(self.root)
-        present = [(row, files[row["stem"]]) for row in rows if row["stem"] in files]
+        present = [(row, inside(files[row["stem"]], self.root, row["where"]))
+                   for row in rows if row["stem"] in files]
         self.missing = len(rows) - len(present)
         if not present:
             raise InputError(f"{self.root}: none of the {len(rows)} clips of "

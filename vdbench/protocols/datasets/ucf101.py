@@ -35,6 +35,7 @@ import numpy as np
 
 from vdbench.metrics.errors import InputError
 from vdbench.protocols.datasets.base import VideoDataset
+from vdbench.protocols.datasets.containment import inside
 from vdbench.protocols.datasets.files import VideoFiles
 from vdbench.protocols.datasets.spatial import FITS, describe_fit, fit_frames
 from vdbench.protocols.datasets.tfds_source import TfdsVideos, find_prepared
@@ -55,15 +56,17 @@ def _list_files(lists_dir: Path, split: str, fold: int) -> list[Path]:
     return [lists_dir / f"{name}list{fold:02d}.txt" for name in names]
 
 
-def _split_lines(lists_dir: Path, split: str, fold: int) -> list[str]:
-    """Relative video paths ``Class/v_Class_gXX_cYY.avi`` of a split, in list order."""
+def _split_lines(lists_dir: Path, split: str, fold: int) -> list[tuple[str, str]]:
+    """Relative video paths ``Class/v_Class_gXX_cYY.avi`` of a split, in list order, each with
+    the ``file:line`` that names it."""
     lines = []
     for path in _list_files(lists_dir, split, fold):
         if not path.is_file():
             raise InputError(f"{path}: split list not found; expected the official lists in "
                              f"{lists_dir}. {RAW_HOW}")
         text = path.read_text(encoding="utf-8", errors="replace")
-        lines += [line.split()[0] for line in text.splitlines() if line.strip()]
+        lines += [(line.split()[0], f"{path}:{n}")
+                  for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     return lines
 
 
@@ -104,21 +107,23 @@ def _case_insensitive_index(videos: Path) -> dict[str, Path]:
             for f in d.iterdir()}
 
 
-def _resolve_all(videos: Path, entries: list[str]) -> tuple[list[Path], list[str]]:
-    """Files of split-list entries and the entries not found. Names are matched without case
-    as a fallback: lists and archive disagree on case (``HandStandPushups``)."""
+def _resolve_all(videos: Path, entries: list[tuple[str, str]]
+                 ) -> tuple[list[Path], list[str]]:
+    """Files of split-list entries (name, ``file:line``) and the entries not found. Names are
+    matched without case as a fallback: lists and archive disagree on case
+    (``HandStandPushups``). A file resolving outside ``videos`` is refused (containment)."""
     found: list[Path] = []
     missing: list[str] = []
     index: dict[str, Path] | None = None
-    for entry in entries:
-        path = videos / entry
+    for entry, where in entries:
+        path = inside(videos / entry, videos, where)
         if not path.is_file():
             index = _case_insensitive_index(videos) if index is None else index
             match = index.get(entry.lower())
             if match is None:
                 missing.append(entry)
                 continue
-            path = match
+            path = inside(match, videos, where)
         found.append(path)
     return found, missing
 
