@@ -9,11 +9,16 @@ regenerated. Both are written
 atomically, the npz first: a chunk counts as finished only when its JSON exists, names this key
 and its npz has the recorded checksum. A truncated or altered npz is reported and regenerated,
 never used; a chunk of other settings is never mixed in.
+
+Each npz also holds its own identity (``__chunk__``: index, sample, start, stop; ``__key__``: the
+key's hash), checked against the chunk asked for and the manifest's key on every load: a chunk
+file moved or swapped on disk (with or without its JSON) is reported by name and regenerated.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import shutil
@@ -27,6 +32,36 @@ from vdbench.util.atomic import atomic_savez, atomic_write_json
 from vdbench.util.hashing import file_sha256
 
 log = logging.getLogger(__name__)
+
+IDENTITY, KEY = "__chunk__", "__key__"  # npz members naming the chunk and run that wrote it
+
+
+def chunk_identity(chunk: Chunk) -> list[int]:
+    return [chunk.index, chunk.sample, chunk.start, chunk.stop]
+
+
+def _read_npz(data_path: Path) -> tuple[str, Optional[dict[str, np.ndarray]]]:
+    """(sha256 of the bytes, their arrays or None if unreadable): the file is read once, so the
+    arrays used are the bytes whose checksum was checked."""
+    raw = data_path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+            return digest, {k: z[k] for k in z.files}
+    except Exception:  # truncated or altered: zip, npy header or pickle refusal
+        return digest, None
+
+
+def _identity_problem(arrays: dict[str, np.ndarray], chunk: Chunk, key: str) -> Optional[str]:
+    """Why the npz's own identity is not ``chunk`` of run ``key``, or None when it is."""
+    ident, stored_key = arrays.get(IDENTITY), arrays.get(KEY)
+    if ident is None or stored_key is None:
+        return "records no chunk identity"
+    if ident.shape != (4,) or ident.tolist() != chunk_identity(chunk):
+        return f"holds chunk {ident.tolist()} (index, sample, start, stop), not {chunk.name}"
+    if stored_key.shape != () or str(stored_key) != key:
+        return "was written for another run key"
+    return None
 
 
 def key_hash(key: dict) -> str:
@@ -95,19 +130,41 @@ class ChunkCache:
             log.warning("%s: the data files this chunk read changed since it was cached; "
                         "regenerating the chunk", meta_path)
             return None
-        if not data_path.exists() or file_sha256(data_path) != meta.get("sha256"):
+        if meta.get("chunk") != chunk_identity(chunk):
+            log.warning("%s: records chunk %s, not %s (moved or swapped file); regenerating "
+                        "the chunk", meta_path, meta.get("chunk"), chunk.name)
+            return None
+        arrays = self._verified_arrays(chunk, data_path, meta)
+        if arrays is None:
+            return None
+        return {"arrays": arrays, "seconds": meta.get("seconds", {})}
+
+    def _verified_arrays(self, chunk: Chunk, data_path: Path,
+                         meta: dict) -> Optional[dict[str, np.ndarray]]:
+        """The npz's arrays (identity members removed) if its checksum and identity hold."""
+        if not data_path.exists():
+            log.warning("%s: missing; regenerating the chunk", data_path)
+            return None
+        digest, arrays = _read_npz(data_path)
+        problem = _identity_problem(arrays, chunk, self.hash) if arrays is not None else None
+        if problem is not None:
+            log.warning("%s: %s (moved or swapped file); regenerating the chunk", data_path,
+                        problem)
+            return None
+        if arrays is None or digest != meta.get("sha256"):
             log.warning("%s: truncated or corrupted (checksum mismatch); regenerating the chunk",
                         data_path)
             return None
-        with np.load(data_path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        return {"arrays": arrays, "seconds": meta.get("seconds", {})}
+        return {k: v for k, v in arrays.items() if k not in (IDENTITY, KEY)}
 
     def save(self, chunk: Chunk, arrays: dict[str, np.ndarray], seconds: dict) -> None:
         data_path = self.folder / f"{chunk.name}.npz"
-        atomic_savez(data_path, **arrays)
+        if IDENTITY in arrays or KEY in arrays:
+            raise ValueError(f"chunk arrays may not be named {IDENTITY} or {KEY}")
+        identity = {IDENTITY: np.asarray(chunk_identity(chunk), dtype=np.int64),
+                    KEY: np.asarray(self.hash)}
+        atomic_savez(data_path, **arrays, **identity)
         atomic_write_json(self.folder / f"{chunk.name}.json",
                           {"key": self.hash, "sha256": file_sha256(data_path),
-                           "chunk": [chunk.index, chunk.sample, chunk.start, chunk.stop],
-                          "data": self.data(chunk),
+                           "chunk": chunk_identity(chunk), "data": self.data(chunk),
                            "seconds": seconds})

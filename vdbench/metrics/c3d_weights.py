@@ -11,7 +11,10 @@ which only its author can see; its commit eb07f02 ("Replace URLs with correct on
 replaced it with the published release ``github.com/rezoo/tgan2/releases/download/v1.0``, which
 `RELEASE` uses. No copy has been verified here, so no checksum is pinned; instead the SHA-256 of
 each file loaded is recorded (`weights_sha256`, on `C3DFeatures`), so every result records
-exactly which weights produced its features.
+exactly which weights produced its features. Files in the cache are also recorded at their first
+load or download (``<file>.sha256.json``, see `metrics.hashing`) and checked at every later load:
+a file that changed since is refused, naming the file to delete. A user's folder is checked the
+same way where such a record lies beside the files; nothing is written there.
 
 Chainer layouts: `ConvolutionND` W is [out, in, kt, kh, kw] and `Linear` W is [out, in], the
 same as torch's Conv3d / Linear, so arrays load without transposes.
@@ -30,6 +33,7 @@ from vdbench.metrics import cache
 from vdbench.metrics.arrays import npz_keys, read_npz
 from vdbench.metrics.c3d import C3D, CONVS, LINEARS, crop_mean
 from vdbench.metrics.errors import InputError, WeightsUnavailableError
+from vdbench.metrics.hashing import record_sha256, recorded_sha256, sha256_record_path
 from vdbench.metrics.hashing import weights_sha256 as file_weights_sha256
 from vdbench.metrics.weights_download import download
 
@@ -97,6 +101,7 @@ def fetch_c3d_weights(force: bool = False, folder: Optional[Path] = None) -> Pat
         for name in FILES:
             if force or not (folder / name).exists():
                 download(f"{RELEASE}/{name}", folder / name, f"TGANv2 C3D {name}")
+                record_sha256(folder / name, f"downloaded from {RELEASE}/{name}")
     except WeightsUnavailableError as err:
         missing = [f for f in FILES if not (folder / f).is_file()]
         raise WeightsUnavailableError(f"{_missing_message(folder, missing)} ({err})") from err
@@ -107,6 +112,24 @@ def fetch_c3d_weights(force: bool = False, folder: Optional[Path] = None) -> Pat
 
 def _folder(weights_dir: Optional[Path | str]) -> Path:
     return Path(weights_dir) if weights_dir else default_dir()
+
+
+def check_recorded(folder: Path, record: bool) -> None:
+    """Each file against the sha256 recorded at its first use; with ``record``, record the files
+    that have none yet."""
+    for name in FILES:
+        path = folder / name
+        recorded = recorded_sha256(path)
+        if recorded is None:
+            if record:
+                record_sha256(path, "first use")
+            continue
+        digest = file_weights_sha256(path)
+        if digest != recorded:
+            raise WeightsUnavailableError(
+                f"{path}: sha256 {digest} differs from the {recorded} recorded at its first use "
+                f"(changed since); delete it and {sha256_record_path(path).name}, then run "
+                "`vdbench weights fetch c3d`")
 
 
 def weights_sha256(weights_dir: Optional[Path | str] = None) -> dict[str, str]:
@@ -127,6 +150,7 @@ def load_c3d(weights_dir: Optional[Path | str] = None) -> tuple[C3D, torch.Tenso
         raise WeightsUnavailableError(_missing_message(folder, missing))
     if missing:
         fetch_c3d_weights(folder=folder)
+    check_recorded(folder, record=folder.resolve() == default_dir().resolve())
     arrays = read_c3d_npz(folder / MODEL_FILE)
     model = C3D()
     with torch.no_grad():

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 from pathlib import Path
 
+from vdbench.util.atomic import atomic_write_json
 from vdbench.util.hashing import file_sha256
 
 
@@ -20,3 +22,29 @@ def weights_sha256(path: str | os.PathLike) -> str:
     resolved = Path(path).resolve()
     st = resolved.stat()
     return _sha256_of_version(str(resolved), st.st_size, st.st_mtime_ns)
+
+
+def sha256_record_path(path: str | os.PathLike) -> Path:
+    """The JSON beside a weights file that holds the sha256 it had when written (or first used):
+    ``<name>.sha256.json``. A file's hash cannot live inside the file itself."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256.json")
+
+
+def recorded_sha256(path: str | os.PathLike) -> str | None:
+    """The sha256 recorded for ``path``, or None when nothing (readable) is recorded."""
+    record = sha256_record_path(path)
+    try:
+        data = json.loads(record.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    digest = data.get("sha256") if isinstance(data, dict) else None
+    return digest if isinstance(digest, str) else None
+
+
+def record_sha256(path: str | os.PathLike, source: str) -> str:
+    """Hash ``path`` and write its record atomically; returns the digest."""
+    digest = weights_sha256(path)
+    atomic_write_json(sha256_record_path(path),
+                      {"file": Path(path).name, "sha256": digest, "source": source})
+    return digest

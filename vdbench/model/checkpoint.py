@@ -8,12 +8,17 @@ in the same directory, fsync, ``os.replace``):
                                 sha256 of the weights file; written last, so it marks completion
 
 Loading the latest checkpoint of a directory takes the highest step whose sidecar exists and whose
-weights file has the recorded sha256, so a run killed mid-write resumes from the one before.
+weights file has the recorded sha256, so a run killed mid-write resumes from the one before (a
+complete pair that fails the check is reported). Every load goes through :func:`load_checkpoint`,
+which reads the weights file once, checks those bytes against the sidecar's sha256 and only then
+decodes them: the tensors used are the bytes checked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,8 @@ from vdbench.model.configs import ModelConfig
 from vdbench.model.errors import CheckpointError, ConfigError
 from vdbench.util.atomic import atomic_path, atomic_write_text
 from vdbench.util.hashing import file_sha256
+
+log = logging.getLogger(__name__)
 
 FORMAT = "vdbench-checkpoint/1"
 _SIDECAR = re.compile(r"^ckpt-(\d{8})\.json$")
@@ -119,6 +126,9 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     for _, sidecar in reversed(list_checkpoints(run_dir)):
         if _verified(sidecar):
             return sidecar
+        if sidecar.with_suffix(".safetensors").is_file():  # complete pair: altered, not killed
+            log.warning("%s does not match the sha256 in %s; skipped",
+                        sidecar.with_suffix(".safetensors"), sidecar.name)
     return None
 
 
@@ -138,16 +148,34 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return sidecar
 
 
+def _verified_bytes(weights: Path, sidecar: Path, meta: dict[str, Any]) -> bytes:
+    """The weights file's bytes, once, after checking them against the sidecar's sha256."""
+    recorded = meta.get("sha256")
+    if not isinstance(recorded, str):
+        raise CheckpointError(f"{sidecar}: records no sha256 of its weights file")
+    try:
+        raw = weights.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"{weights}: cannot read ({err.strerror or err})") from None
+    if hashlib.sha256(raw).hexdigest() != recorded:
+        raise CheckpointError(f"{weights}: does not match the sha256 in {sidecar.name} "
+                              "(truncated or altered); restore or delete the checkpoint")
+    return raw
+
+
 def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """(tensors, sidecar metadata) of a checkpoint, after checking the weights' sha256."""
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
     sidecar = resolve_checkpoint(path)
     meta = _read_sidecar(sidecar)
     weights = sidecar.with_suffix(".safetensors")
-    if not weights.is_file() or meta.get("sha256") != file_sha256(weights):
-        raise CheckpointError(f"{weights} is missing or does not match the sha256 in {sidecar}")
-    return load_file(str(weights)), meta
+    raw = _verified_bytes(weights, sidecar, meta)
+    try:
+        return load(raw), meta
+    except Exception as err:  # a recorded but malformed file (safetensors' own error types)
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise CheckpointError(f"{weights}: not a readable safetensors file ({first})") from None
 
 
 def config_of(meta: dict[str, Any]) -> ModelConfig:
