@@ -8,6 +8,8 @@ statistics that break the linear algebra, a bad option value) print
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 import traceback
 import unicodedata
@@ -51,12 +53,21 @@ def _raised_in(err: BaseException, prefixes: tuple[str, ...]) -> bool:
     return module is not None and module.startswith(prefixes)
 
 
+def _target(path: str) -> str:
+    """The file a write was for: vdbench.util.atomic writes '.NAME.XXXX.tmp' beside NAME."""
+    folder, name = os.path.split(path)
+    temporary = re.fullmatch(r"\.(.+)\.[^.]+\.tmp", name)
+    return os.path.join(folder, temporary.group(1)) if temporary else path
+
+
 def _os_problem(err: OSError) -> str:
     """'<path>: <strerror>' (both paths for a rename), or the message when no path is known."""
     problem = (err.strerror or str(err) or type(err).__name__).rstrip(".")
-    paths = [str(p) for p in (err.filename, err.filename2) if p is not None]
+    paths = [_target(os.fsdecode(p)) for p in (err.filename, err.filename2) if p is not None]
+    if isinstance(err, FileExistsError) and paths and not os.path.isdir(paths[0]):
+        problem = "is a file, not a folder"  # mkdir(exist_ok=True) of a path through a file
     if paths:
-        return f"{' -> '.join(paths)}: {problem[:1].lower() + problem[1:]}"
+        return f"{' -> '.join(dict.fromkeys(paths))}: {problem[:1].lower() + problem[1:]}"
     return problem
 
 
@@ -118,6 +129,9 @@ def usage_line(err: click.ClickException) -> str:
     if isinstance(err, click.BadParameter) and err.param is not None:
         return f"{_param_name(err.param, ctx)}: {err.message}"
     command = ctx.command_path if ctx is not None else "vdbench"
+    unknown = re.fullmatch(r"No such command '(.*)'\.", err.format_message())
+    if unknown:
+        return f"{unknown.group(1)}: no such command (see {command} --help)"
     return f"{command}: {err.format_message()}"
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from vdbench.cli.common import DEVICE, SEED, one_line_errors
 from vdbench.cli.sampling_options import sampling_options, take
+from vdbench.util.naming import naming_file
 from vdbench.model.generate import SampleRequest, count_steps, generate, load_model, to_uint8
 from vdbench.reporting.grid import write_video
 
@@ -23,7 +24,8 @@ def load_video(path: Path, *, what: str):
 
     from vdbench.model.errors import ConditioningInputError
 
-    array = np.load(path, allow_pickle=False)
+    with naming_file(path):
+        array = np.load(path, allow_pickle=False)
     if array.ndim == 4:
         array = array[None]
     if array.ndim != 5 or array.shape[-1] != 3:

@@ -22,7 +22,7 @@ def resolve_config(name_or_path: str, overrides: tuple[str, ...]):
     if path.suffix == ".json":
         try:
             config = ModelConfig.from_dict(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError) as err:
+        except (OSError, ValueError) as err:  # JSONDecodeError, UnicodeDecodeError
             raise ConfigError(f"cannot read config file {path}: {err}") from None
     else:
         config = preset(name_or_path)

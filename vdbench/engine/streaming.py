@@ -18,6 +18,7 @@ from vdbench.metrics.frechet import GaussianStats
 from vdbench.metrics.networks import FeatureNetwork, by_family, by_label, network_arrays
 from vdbench.metrics.registry import frechet_of
 from vdbench.protocols.datasets.generic import open_source
+from vdbench.util.naming import naming_file
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def is_stats_file(path: str | Path) -> bool:
     if path.suffix != ".npz" or not path.is_file():
         return False
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with naming_file(path), np.load(path, allow_pickle=False) as data:
             return "sum_outer" in data
     except (OSError, ValueError) as err:
         raise InputError(f"{path}: cannot read ({err})") from err
@@ -35,7 +36,7 @@ def is_stats_file(path: str | Path) -> bool:
 
 def stats_label(path: str | Path) -> Optional[str]:
     """The network label a statistics file was written with (None if it records none)."""
-    with np.load(path, allow_pickle=False) as data:
+    with naming_file(path), np.load(path, allow_pickle=False) as data:
         return str(data["meta_network"]) if "meta_network" in data else None
 
 

@@ -25,6 +25,7 @@ from vdbench.model.configs import ModelConfig
 from vdbench.model.errors import CheckpointError, ConfigError
 from vdbench.util.atomic import atomic_path, atomic_write_text
 from vdbench.util.hashing import file_sha256
+from vdbench.util.naming import naming_file
 
 FORMAT = "vdbench-checkpoint/1"
 _SIDECAR = re.compile(r"^ckpt-(\d{8})\.json$")
@@ -147,7 +148,8 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     weights = sidecar.with_suffix(".safetensors")
     if not weights.is_file() or meta.get("sha256") != file_sha256(weights):
         raise CheckpointError(f"{weights} is missing or does not match the sha256 in {sidecar}")
-    return load_file(str(weights)), meta
+    with naming_file(weights):
+        return load_file(str(weights)), meta
 
 
 def config_of(meta: dict[str, Any]) -> ModelConfig:

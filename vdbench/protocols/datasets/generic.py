@@ -148,7 +148,10 @@ def _load_array(path: Path) -> np.ndarray:
             if key is None:
                 raise InputError(f"{path}: an .npz of videos needs one array or a 'videos' key, "
                                  f"found {keys}")
-            return data[key]
+            array = data[key]
+        if not isinstance(array, np.ndarray):  # numpy hands back raw bytes for a bad member
+            raise InputError(f"{path}: member {key!r} is not an .npy array")
+        return array
     except InputError:
         raise
     except (OSError, ValueError, EOFError) as err:
