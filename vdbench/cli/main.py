@@ -44,7 +44,7 @@ class Boundary(click.Group):
 @click.version_option(__version__, prog_name="vdbench")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 @click.option("--debug", is_flag=True,
-              help="On an unexpected error, print the traceback instead of one line.")
+              help="On an error, print its traceback above the one error line.")
 def main(verbose: bool, debug: bool) -> None:
     """vdbench: benchmarks and metrics for video generative models (Ho et al. 2022).
 
