@@ -65,8 +65,11 @@ def test_video_folder_equals_array_of_decoded_frames(tmp_path, i3d_weights):
 
 def _assert_clean_error(res, *fragments, output=None):
     assert res.exit_code == 2, res.output
-    line = res.output.strip().splitlines()[-1]
-    assert line.startswith("error: ")
+    assert "Traceback" not in res.output, res.output
+    errors = [line for line in res.output.splitlines() if "error:" in line]
+    assert len(errors) == 1, res.output  # exactly one error line, nothing above it
+    line = errors[0][errors[0].index("error:"):]
+    assert line.startswith("error: ") and line in res.stderr
     for fragment in fragments:
         assert fragment in line, line
     if output is not None:

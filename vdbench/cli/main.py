@@ -3,17 +3,54 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import click
+from click.exceptions import Exit, NoArgsIsHelpError
 
 from vdbench import __version__
+from vdbench.cli.boundary import report
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+def _passes_through(err: BaseException) -> bool:
+    """Exits, help requests and Ctrl-C keep click's own handling."""
+    return isinstance(err, (Exit, click.Abort, NoArgsIsHelpError, SystemExit, KeyboardInterrupt))
+
+
+class Boundary(click.Group):
+    """The one error boundary around every command (vdbench.cli.boundary): any failure while
+    parsing or running becomes one `error:` line and exit 2 (expected) or 1 (a bug)."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except Exception as err:
+            if _passes_through(err):
+                raise
+            raise Exit(report(err, debug="--debug" in args)) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BaseException as err:
+            if _passes_through(err):
+                raise
+            raise Exit(report(err, debug=bool(ctx.params.get("debug")))) from None
+
+
+@click.group(cls=Boundary,
+             context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, prog_name="vdbench")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
-def main(verbose: bool) -> None:
-    """vdbench: benchmarks and metrics for video generative models (Ho et al. 2022)."""
+@click.option("--debug", is_flag=True,
+              help="On an error, print its traceback above the one error line.")
+def main(verbose: bool, debug: bool) -> None:
+    """vdbench: benchmarks and metrics for video generative models (Ho et al. 2022).
+
+    Every failure prints one line `error: <file or option>: <problem>` on stderr and exits 2
+    (exit 1 for an internal error; rerun with --debug for its traceback).
+    """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
 
 

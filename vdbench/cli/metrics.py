@@ -6,7 +6,7 @@ import json
 
 import click
 
-from vdbench.cli.common import input_options, network_options, one_line_errors, set_threads
+from vdbench.cli.common import SEED, input_options, network_options, one_line_errors, set_threads
 from vdbench.metrics.networks import families, frame_modes
 from vdbench.protocols.datasets import DATASETS, READERS
 
@@ -98,7 +98,7 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
                    "e.g. ucf101: all 13,320 videos, bair: test; else train].")
 @click.option("--clips", default=None, type=click.IntRange(min=2),
               help="Dataset clips to use (--data-dir; default: every video once).")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+@click.option("--seed", default=0, show_default=True, type=SEED,
               help="Picks the clips and their windows (--data-dir).")
 @click.option("--is-splits", default=1, show_default=True, type=click.IntRange(min=1),
               help="Splits of the real-data Inception Score stored with the statistics.")

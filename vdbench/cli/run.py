@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from vdbench.cli.common import one_line_errors, set_threads
+from vdbench.cli.common import DEVICE, THREADS, one_line_errors, set_threads
 from vdbench.cli.sampling_options import sampling_options, split_list, take
 from vdbench.protocols.datasets.spatial import FITS
 
@@ -37,9 +37,9 @@ def run_options(fn):
                      help="FVD on the frames after the conditioning frames only, on both sides "
                           "(FitVid's BAIR evaluation: the 15 generated frames); recorded."),
         click.option("--out", default="runs", help="Folder for result records (JSON)."),
-        click.option("--device", default="cpu"),
+        click.option("--device", default="cpu", type=DEVICE),
         click.option("--batch-size", type=click.IntRange(min=1), default=8),
-        click.option("--threads", type=click.IntRange(min=1), default=None),
+        click.option("--threads", type=THREADS, default=None),
         click.option("--resume", is_flag=True,
                      help="Reuse the finished chunks cached by an earlier run with the same "
                           "settings (a changed setting invalidates them, with a message)."),

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from vdbench.cli.common import one_line_errors
+from vdbench.cli.common import DEVICE, SEED, one_line_errors
 from vdbench.cli.sampling_options import sampling_options, take
 from vdbench.model.generate import SampleRequest, count_steps, generate, load_model, to_uint8
 from vdbench.reporting.grid import write_video
@@ -79,8 +79,8 @@ def save(samples: np.ndarray, out: Path, video_format: str | None) -> list[Path]
               help=".npy low-resolution video for super-resolution guidance (eq. 8).")
 @click.option("--num-samples", "-n", type=int, default=8)
 @click.option("--batch-size", type=int, default=8)
-@click.option("--seed", type=int, default=0, help="Sample i uses seed + i.")
-@click.option("--device", default="cpu")
+@click.option("--seed", type=SEED, default=0, help="Sample i uses seed + i.")
+@click.option("--device", default="cpu", type=DEVICE)
 @click.option("--video-format", type=click.Choice(["gif", "mp4"]), default=None,
               help="Also write one video file per sample.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,

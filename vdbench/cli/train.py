@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 
 import click
 
 from vdbench.util.atomic import atomic_write_text
+from vdbench.cli.common import DEVICE, SEED
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def resolve_config(name_or_path: str, overrides: tuple[str, ...]):
     if path.suffix == ".json":
         try:
             config = ModelConfig.from_dict(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError) as err:
+        except (OSError, ValueError) as err:  # JSONDecodeError, UnicodeDecodeError
             raise ConfigError(f"cannot read config file {path}: {err}") from None
     else:
         config = preset(name_or_path)
@@ -41,26 +41,21 @@ def resolve_config(name_or_path: str, overrides: tuple[str, ...]):
               help="Total optimiser steps  [default: the preset's train.steps]")
 @click.option("--batch-size", type=int, default=None, help="Override train.batch_size.")
 @click.option("--lr", type=float, default=None, help="Override train.lr.")
-@click.option("--seed", type=int, default=None, help="Override train.seed.")
+@click.option("--seed", type=SEED, default=None, help="Override train.seed.")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
               help="Override any config value, e.g. --set unet.dropout=0.1 (repeatable).")
-@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
+@click.option("--device", default="cpu", show_default=True, type=DEVICE,
+              help="torch device, e.g. cuda.")
 @click.option("--resume/--no-resume", default=True, show_default=True,
               help="Continue from the latest checkpoint in --out.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def train(config_name, data, out, steps, batch_size, lr, seed, overrides, device, resume,
           progress) -> None:
     """Train (or resume training) the video diffusion model on a video array."""
-    from vdbench.model.errors import CheckpointError, ConfigError, DataError
-
     extra = [f"train.{k}={v}" for k, v in
              (("batch_size", batch_size), ("lr", lr), ("seed", seed)) if v is not None]
-    try:
-        config = resolve_config(config_name, tuple(overrides) + tuple(extra))
-        _run(config, data, Path(out or f"runs/{config.name}"), steps, device, resume, progress)
-    except (ConfigError, CheckpointError, DataError) as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(2)
+    config = resolve_config(config_name, tuple(overrides) + tuple(extra))
+    _run(config, data, Path(out or f"runs/{config.name}"), steps, device, resume, progress)
 
 
 def _run(config, data, run_dir, steps, device, resume, progress) -> None:

@@ -19,11 +19,16 @@ BOUNDS = {"0-255": (0.0, 255.0), "0-1": (0.0, 1.0), "-1-1": (-1.0, 1.0)}
 TOLERANCE_255 = 1e-3  # on the 0–255 scale
 
 
+def _native(array: np.ndarray) -> np.ndarray:
+    """``array`` in this machine's byte order (torch refuses big-endian arrays); same values."""
+    return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
+
+
 def to_pixels(videos, value_range: Optional[str] = None, *, min_frames: int = 1,
               exact_frames: Optional[int] = None, network: str = "the network",
               ranges: dict = RANGES_255) -> torch.Tensor:
     """Validate [N, T, H, W, 3] videos and return float32 pixels (uint8 kept as 0–255)."""
-    x = torch.as_tensor(np.asarray(videos) if not torch.is_tensor(videos) else videos)
+    x = torch.as_tensor(_native(np.asarray(videos)) if not torch.is_tensor(videos) else videos)
     if x.ndim != 5 or x.shape[-1] != 3:
         raise InputError(f"expected videos [N, T, H, W, 3], got shape {tuple(x.shape)}")
     if exact_frames is not None and x.shape[1] != exact_frames:

@@ -105,7 +105,7 @@ def load_records(runs: str | Path | None) -> list[dict]:
             continue  # the chunk caches of runs (vdbench.engine.cache), not records
         try:
             record = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
+        except (OSError, ValueError) as err:  # JSONDecodeError, UnicodeDecodeError
             raise InputError(f"{path}: not a readable result record ({err})") from err
         if isinstance(record, dict) and str(record.get("schema", "")).startswith("vdbench.result"):
             record["_path"] = str(path)

@@ -38,6 +38,7 @@ from vdbench.protocols.datasets.base import Selection
 from vdbench.protocols.datasets.containment import inside
 from vdbench.protocols.datasets.files import VideoFiles
 from vdbench.protocols.datasets.spatial import FITS
+from vdbench.util.naming import naming_file
 
 CAPTIONS = "captions.jsonl"
 EMBEDDINGS = "text_embeddings.npy"
@@ -76,7 +77,7 @@ def read_captions(path: Path) -> list[CaptionEntry]:
     if not path.is_file():
         raise InputError(f"{path}: captions file not found. {HOW}")
     entries = []
-    with open(path, encoding="utf-8") as f:
+    with naming_file(path), open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if line.strip():
                 entries.append(_parse_line(line, f"{path}:{n}", path.parent))
