@@ -1,4 +1,4 @@
-"""Forward process, parameterisations and loss against closed forms (Section 2, design.md)."""
+"""Forward process, parameterisations and loss against closed forms (Section 2)."""
 
 import pytest
 import torch

@@ -6,6 +6,7 @@ Registered by name in vdbench.metrics.registry.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from dataclasses import dataclass
 from typing import Optional
@@ -19,7 +20,7 @@ from vdbench.metrics.networks import Array
 
 
 @dataclass(frozen=True)
-class Metric:
+class Metric(abc.ABC):
     """Base: ``name`` → values computed from the generated set's statistics (and the real
     set's, for metrics that compare with a reference)."""
 
@@ -31,15 +32,17 @@ class Metric:
     # the protocol option fvd_exclude_context drops the conditioning frames from its input
     excludable_context: bool = False
 
+    @abc.abstractmethod
     def needs(self) -> dict[str, Keep]:
         """Statistics the metric reads, per array key (the same for the real set)."""
-        raise NotImplementedError
 
-    def check(self, num_clips: int, draws: int) -> None:
-        """Refuse, before any work, counts the metric cannot be computed from."""
+    def check(self, num_clips: int, draws: int) -> None:  # noqa: B027 (optional hook)
+        """Refuse, before any work, counts the metric cannot be computed from (by default:
+        any counts are fine)."""
 
+    @abc.abstractmethod
     def compute(self, gen: FeatureStats, real: Optional[FeatureStats]) -> dict[str, float]:
-        raise NotImplementedError
+        """The metric's values from the generated (and real) statistics."""
 
     def outputs(self) -> tuple[str, ...]:
         """The names of the values ``compute`` can return (records, tables)."""

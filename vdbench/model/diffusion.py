@@ -1,7 +1,7 @@
 """Continuous-time Gaussian diffusion (Section 2): forward process, parameterisations, loss, and
 the :class:`DiffusionDenoiser` that exposes ``x̂(z_t, λ, c)`` to the samplers.
 
-Parameterisation, stated once (design.md): α² = sigmoid(λ), σ² = sigmoid(−λ), z_t = α·x + σ·ε,
+Parameterisation, stated once (paper Section 2): α² = sigmoid(λ), σ² = sigmoid(−λ), z_t = α·x + σ·ε,
 v = α·ε − σ·x. Per-sample scalars are ``[B]`` tensors broadcast with :func:`append_dims`, so every
 function here works on images and on 5-D videos alike.
 """

@@ -7,7 +7,7 @@ x ~ N(m, Σ) with Σ = Σ_c ⊗ K ⊗ S over (channels, frames, height·width):
 The joint eigenbasis is U_c ⊗ U_t ⊗ F (F the unitary 2D DFT) with eigenvalues
 e_c[i]·e_t[j]·P[k], so E[x | z_t] costs two tiny matmuls and two FFTs: O(N log N).
 
-With z_t = α·x + σ·ε (design.md), the exact denoiser is
+With z_t = α·x + σ·ε (paper Section 2), the exact denoiser is
   E[x | z_t] = m + Σ α (α² Σ + σ² I)^{-1} (z_t − α m),
 a per-eigenmode gain α·λ_k / (α²·λ_k + σ²). Conditioning on frames a keeps the Kronecker
 form: E[x^b | x^a] = (I ⊗ K_ba K_aa^{-1} ⊗ I) x^a and Cov = Σ_c ⊗ (K_bb − K_ba K_aa^{-1} K_ab) ⊗ S,

@@ -1,4 +1,4 @@
-"""Continuous-time variance-preserving schedule in log-SNR (paper Section 2, design.md).
+"""Continuous-time variance-preserving schedule in log-SNR (paper Section 2).
 
 Parameterisation, stated once: for log-SNR λ,
     α² = sigmoid(λ),  σ² = sigmoid(−λ),  z_t = α·x + σ·ε.

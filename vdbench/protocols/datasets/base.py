@@ -222,7 +222,9 @@ class VideoDataset(abc.ABC):
         """(dataset root, the files read to give videos ``indices``: listing files first, then
         the files holding those videos), for `fingerprint`. Readers of files override this;
         readers of data made in code override `fingerprint` instead."""
-        raise NotImplementedError(f"{type(self).__name__} does not say which files it reads")
+        raise InputError(f"dataset {self.name}: {type(self).__name__} does not say which files it "
+                         "reads (implement data_files or fingerprint), so cached chunks cannot "
+                         "be checked against its data")
 
     def fingerprint(self, indices: Optional[Sequence[int]] = None) -> str:
         """Hex digest of the files read for videos ``indices`` (all by default): see the
