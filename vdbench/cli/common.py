@@ -6,17 +6,7 @@ from typing import Optional
 
 import click
 
-
 MAX_THREADS = 1024  # more than any machine has; a typo (100000000000) is refused
-
-
-def one_line_errors(fn):
-    """Kept for the commands that name it: the `vdbench` group (vdbench.cli.main.Boundary) is
-    the one error boundary and already turns every failure into one line, so this adds
-    nothing."""
-    return fn
-
-
 THREADS = click.IntRange(1, MAX_THREADS)
 SEED = click.IntRange(min=0)
 

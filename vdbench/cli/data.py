@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from vdbench.cli.common import one_line_errors
 from vdbench.protocols.datasets import get_reader
 
 
@@ -20,7 +19,6 @@ def data():
 @click.option("--frames", default=30, type=click.IntRange(min=1), help="Frames per video.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Destination .npy (uint8 [N, T, H, W, 3]).")
-@one_line_errors
 def shapes(split, videos, size, frames, output):
     """Moving coloured sprites (a BAIR-shaped stand-in, never called BAIR)."""
     import numpy as np

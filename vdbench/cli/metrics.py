@@ -6,7 +6,7 @@ import json
 
 import click
 
-from vdbench.cli.common import SEED, input_options, network_options, one_line_errors, set_threads
+from vdbench.cli.common import SEED, input_options, network_options, set_threads
 from vdbench.metrics.networks import families, frame_modes
 from vdbench.protocols.datasets import DATASETS, READERS
 
@@ -16,7 +16,6 @@ from vdbench.protocols.datasets import DATASETS, READERS
 @click.argument("generated")
 @input_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@one_line_errors
 def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
         as_json):
     """Fréchet Video Distance between REAL and GENERATED.
@@ -57,7 +56,6 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
               help="C3D weights folder or Inception .pth instead of the cache.")
 @click.option("--logits", "want_logits", is_flag=True,
               help="Write the classifier logits (for IS) instead of the features.")
-@one_line_errors
 def features(network, input_path, output, batch_size, threads, device, frames, clips_per_video,
              value_range, frame_mode, weights, want_logits):
     """Write NETWORK features of INPUT's videos as an [N, D] .npy.
@@ -102,7 +100,6 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
               help="Picks the clips and their windows (--data-dir).")
 @click.option("--is-splits", default=1, show_default=True, type=click.IntRange(min=1),
               help="Splits of the real-data Inception Score stored with the statistics.")
-@one_line_errors
 def stats(input_path, output, batch_size, threads, device, frames, clips_per_video, value_range,
           network, frame_mode, weights, data_dir, split, clips, seed, is_splits):
     """Write reference statistics (count, sum, sum of outer products) of INPUT's videos.
@@ -151,7 +148,6 @@ def weights():
 @weights.command("fetch")
 @click.argument("network", type=click.Choice(families()))
 @click.option("--force", is_flag=True, help="Convert again even if the file exists.")
-@one_line_errors
 def weights_fetch(network, force):
     """Obtain NETWORK's weights into the cache.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from vdbench.cli.common import one_line_errors
 
 
 @click.group("model")
@@ -62,7 +61,6 @@ def info(names: tuple[str, ...], show_config: bool) -> None:
 @click.option("-o", "--out", required=True, help="Folder for the slim checkpoint.")
 @click.option("--weights", type=click.Choice(["ema", "model"]), default="ema",
               help="Which weights to keep (EMA needs ~1/(1-decay) steps to forget the init).")
-@one_line_errors
 def export(checkpoint: str, out: str, weights: str) -> None:
     """Write CHECKPOINT's weights (no optimizer state) as a slim checkpoint for sampling."""
     from vdbench.model.checkpoint import export_weights

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from vdbench.cli.common import DEVICE, THREADS, one_line_errors, set_threads
+from vdbench.cli.common import DEVICE, THREADS, set_threads
 from vdbench.cli.sampling_options import sampling_options, split_list, take
 from vdbench.protocols.datasets.spatial import FITS
 
@@ -121,7 +121,6 @@ def _prepare(protocol_name: str, kw: dict):
 @click.argument("protocol_name", metavar="PROTOCOL")
 @sampling_options()
 @run_options
-@one_line_errors
 def run(protocol_name, **kw):
     """Evaluate a model on PROTOCOL (see `vdbench protocols`) and write a result record.
 
@@ -138,7 +137,6 @@ def run(protocol_name, **kw):
 @click.argument("protocol_name", metavar="PROTOCOL")
 @sampling_options(lists=("sampler", "conditioning"))
 @run_options
-@one_line_errors
 def compare(protocol_name, **kw):
     """Several sampler/conditioning variants on the same clips and seeds, in one table.
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from vdbench.cli.common import DEVICE, SEED, one_line_errors
+from vdbench.cli.common import DEVICE, SEED
 from vdbench.cli.sampling_options import sampling_options, take
 from vdbench.model.generate import SampleRequest, count_steps, generate, load_model, to_uint8
 from vdbench.reporting.grid import write_video
@@ -85,7 +85,6 @@ def save(samples: np.ndarray, out: Path, video_format: str | None) -> list[Path]
               help="Also write one video file per sample.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="samples.npy, or a directory to hold samples.npy (+ videos).")
-@one_line_errors
 def sample(oracle, checkpoint, label, frames, context_path, interpolate_stride, lowres_path,
            num_samples, batch_size, seed, device, video_format, out, **kw):
     """Draw videos with a sampler and conditioning method; save them as uint8 arrays.

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from vdbench.cli.common import input_options, network_options, one_line_errors, set_threads
+from vdbench.cli.common import input_options, network_options, set_threads
 
 FID_DEFAULT = "c3d"
 
@@ -19,7 +19,6 @@ FID_DEFAULT = "c3d"
     f"[default: the network a statistics file given as REAL or GENERATED was written with "
     f"(`vdbench stats` writes i3d unless told otherwise), else {FID_DEFAULT}]"))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@one_line_errors
 def fid(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
         network, frame_mode, weights, as_json):
     """Fréchet distance between REAL and GENERATED in a network's feature space.
@@ -55,7 +54,6 @@ def fid(real, generated, batch_size, threads, device, frames, clips_per_video, v
 @click.option("--splits", default=1, show_default=True, type=click.IntRange(min=1),
               help="Score each of N consecutive parts; report their mean ± std (paper: 1, 10).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@one_line_errors
 def inception_score_command(input_path, batch_size, threads, device, frames, clips_per_video,
                             value_range, network, frame_mode, weights, splits, as_json):
     """Inception Score of INPUT's videos from NETWORK's class logits.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from vdbench.cli.common import one_line_errors
 
 
 @click.command()
@@ -19,7 +18,6 @@ from vdbench.cli.common import one_line_errors
                    "protocols that mirror a paper table on other data (shapes: Table 2), "
                    "labelled by protocol and preset; never comparable. With `all`: also the "
                    "runs in no paper table.")
-@one_line_errors
 def table(which, fmt, runs, include_quick):
     """The paper's Table WHICH (1-6 or all), with our runs' numbers beside the paper's.
 
@@ -62,7 +60,6 @@ def sampling_summary(sampling: dict) -> str:
 
 @click.command()
 @click.option("--preset", default="paper", type=click.Choice(["paper", "quick"]))
-@one_line_errors
 def protocols(preset):
     """List the benchmark protocols with their parameters and the paper's sampling settings
     (Appendix A; settings a protocol leaves open come from the checkpoint)."""
@@ -87,7 +84,6 @@ def protocols(preset):
               help="Folder of result records (*.json).")
 @click.option("--format", "fmt", default="csv", type=click.Choice(["csv", "markdown"]))
 @click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
-@one_line_errors
 def export(runs, fmt, output):
     """Every run record below RUNS as one row per run (protocol, model, sampler, metrics)."""
     from vdbench.util.atomic import atomic_path
