@@ -55,9 +55,10 @@ def main(verbose: bool, debug: bool) -> None:
 
 
 # Commands live one module per idea; importing them stays light (heavy imports happen inside).
-from vdbench.cli.metrics import features, fvd, stats, weights  # noqa: E402
+from vdbench.cli.metrics import features, fvd, kvd, stats, weights  # noqa: E402
 
 main.add_command(fvd)
+main.add_command(kvd)
 main.add_command(features)
 main.add_command(stats)
 main.add_command(weights)

@@ -1,4 +1,4 @@
-"""`vdbench fvd`, `vdbench features`, `vdbench stats`, `vdbench weights fetch`."""
+"""`vdbench fvd`, `vdbench kvd`, `vdbench features`, `vdbench stats`, `vdbench weights fetch`."""
 
 from __future__ import annotations
 
@@ -42,6 +42,47 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(f"FVD {value:.4f}  (real: {a.count} videos, generated: {b.count} videos)")
+
+
+@click.command()
+@click.argument("real")
+@click.argument("generated")
+@input_options
+@network_options(default="i3d", default_help="i3d: KVD; inception: KID-avg or KID-first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def kvd(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
+        network, frame_mode, weights, as_json):
+    """Kernel Video Distance between REAL and GENERATED (KID with --network inception).
+
+    The unbiased MMD² of the I3D logits (as for FVD) under the kernel (xᵀy/d + 1)³, averaged
+    over 100 seeded subsets of min(N, 1000) videos per side, ± its std over the subsets. Each
+    side is a .npy/.npz uint8 array [N,T,H,W,3], a video file or folder of videos, or an [N, D]
+    float .npy of features (`vdbench features`); not a statistics file (means and covariances
+    do not determine it).
+    """
+    from vdbench.engine.streaming import metric_between
+    from vdbench.metrics.networks import by_family
+    from vdbench.metrics.registry import kernel_distance_of
+    from vdbench.reporting.provenance import environment
+
+    set_threads(threads)
+    net = by_family(network, frame_mode)
+    metric = kernel_distance_of(net.name)
+    values, a, b, extractor = metric_between(
+        real, generated, net, metric, lambda: net.make(device, weights), batch_size=batch_size,
+        frames=frames, clips_per_video=clips_per_video, value_range=value_range)
+    value, std = values[metric.name], values[f"{metric.name}_std"]
+    size = min(metric.max_subset_size, a.count, b.count)
+    result = {"kvd": value, "kvd_std": std, "metric": metric.name, "real": str(real),
+              "generated": str(generated), "n_real": a.count, "n_generated": b.count,
+              "network": net.network_label, **metric.settings(), "subset_size": size,
+              "weights_sha256": getattr(extractor, "weights_sha256", None),
+              "environment": environment()}
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(f"{metric.name.upper()} {value:.6g} ± {std:.3g}  ({metric.subsets} subsets of "
+                   f"{size}; real: {a.count}, generated: {b.count} videos)")
 
 
 @click.command()

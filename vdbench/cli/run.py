@@ -47,7 +47,9 @@ def run_options(fn):
                      help="Where finished chunks (samples, features) are cached "
                           "[default: OUT/cache]."),
         click.option("--metrics", "metric_names", default=None,
-                     help="Comma-separated subset of the protocol's metrics [default: all]."),
+                     help="Comma-separated metrics: the protocol's, or others of the feature "
+                          "networks they run (e.g. fvd,kvd; kid_avg where fid_avg is) "
+                          "[default: the protocol's]."),
         click.option("--c3d-weights", default=None, type=click.Path(file_okay=False),
                      help="Folder with conv3d_deepnetA_ucf.npz and mean2.npz (UCF101 C3D) "
                           "[default: the cache; `vdbench weights fetch c3d`]."),
@@ -96,10 +98,11 @@ def _prepare(protocol_name: str, kw: dict):
                                                                     kw["samples_per_clip"])
     if kw["metric_names"]:
         chosen = tuple(m.strip() for m in kw["metric_names"].split(",") if m.strip())
-        unknown = [m for m in chosen if m not in protocol.metrics]
+        offered = protocol.computable_metrics()
+        unknown = [m for m in chosen if m not in offered]
         if unknown or not chosen:
             raise InputError(f"--metrics {kw['metric_names']!r}: {protocol.name} computes "
-                             f"{', '.join(protocol.metrics)}")
+                             f"{', '.join(offered)}")
         protocol = dataclasses.replace(protocol, metrics=chosen)
     if kw["frameskip"]:
         protocol = dataclasses.replace(protocol, frameskip=kw["frameskip"])

@@ -265,7 +265,8 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
                            "chunks_cached": acc.chunks_cached, "real_chunks": real_chunks,
                            "real_chunks_cached": sum(r.chunks_cached for r in reals.values())},
                        "seeds": "sample_seed(protocol.seed, clip, sample) "
-                                "(vdbench.engine.generator)"})
+                                "(vdbench.engine.generator)",
+                       **metric_settings(features.metrics)})
             if examples:
                 from vdbench.reporting.grid import save_grid
 
@@ -276,6 +277,12 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
             record["_path"] = str(path)
             records.append(record)
     return records
+
+
+def metric_settings(metrics: list) -> dict:
+    """How metrics that say more than their name were computed (KVD's subsets and seed)."""
+    found = {m.name: m.settings() for m in metrics if m.settings()}
+    return {"metric_settings": found} if found else {}
 
 
 def artefact_name(protocol: Protocol, label: str, key: dict) -> str:

@@ -17,7 +17,7 @@ from vdbench.metrics.errors import InputError
 from vdbench.metrics.feature_stats import FeatureStats, Keep
 from vdbench.metrics.frechet import GaussianStats
 from vdbench.metrics.networks import FeatureNetwork, by_family, by_label, network_arrays
-from vdbench.metrics.registry import frechet_of
+from vdbench.metrics.registry import Metric, frechet_of
 from vdbench.protocols.datasets.generic import open_source
 
 log = logging.getLogger(__name__)
@@ -78,15 +78,43 @@ def stream_stats(source, extractor, network: str, plan: Mapping[str, Keep], batc
 def side_stats(path: str | Path, network: FeatureNetwork, make: Callable, batch_size: int,
                plan: Mapping[str, Keep], frames: Optional[int] = None, clips_per_video: int = 1,
                value_range: Optional[str] = None) -> FeatureStats:
-    """One side of a Fréchet distance: a saved statistics .npz, or videos to embed with the
-    extractor ``make()`` returns (made only if needed)."""
+    """One side of a distance: a saved statistics .npz, an [N, D] features .npy (as `vdbench
+    features` writes), or videos to embed with the extractor ``make()`` returns (made only if
+    needed)."""
     if is_stats_file(path):
+        rows = [key for key, keep in plan.items() if keep.rows]
+        if rows:
+            raise InputError(f"{path}: a statistics file holds Gaussian statistics only; "
+                             f"{', '.join(rows)} needs every video's features (give the videos, "
+                             f"or the .npy of `vdbench features {network.family}`)")
         return load_stats(path, network)
+    features = read_rows(path, "features")
+    if features is not None:
+        return features_stats(path, features, network, plan)
     source = open_source(path, frames, clips_per_video)
     if len(source) < 2:
         raise InputError(f"{path}: {len(source)} video(s); at least 2 are needed for a covariance")
     return stream_stats(source, make(), network.name, plan, batch_size, value_range,
                         desc=Path(path).name)
+
+
+def features_stats(path: str | Path, features: np.ndarray, network: FeatureNetwork,
+                   plan: Mapping[str, Keep]) -> FeatureStats:
+    """The statistics ``plan`` asks for of an [N, D] features file: ``network``'s features of N
+    videos (refused where D is not the network's dimension or a planned array is another)."""
+    others = sorted(set(plan) - {network.name})
+    if others:
+        raise InputError(f"{path}: a features file gives {network.name} features only, not "
+                         f"{', '.join(others)}")
+    dim = network.feature_dim
+    if dim is not None and features.shape[1] != dim:
+        raise InputError(f"{path}: features of dimension {features.shape[1]}; "
+                         f"{network.name} features have {dim}")
+    if len(features) < 2:
+        raise InputError(f"{path}: {len(features)} row(s) of features; at least 2 are needed")
+    stats = FeatureStats(plan)
+    stats.add({network.name: features})
+    return stats
 
 
 def resolve_network(network: Optional[str], frame_mode: str, sides: tuple, default: str
@@ -102,12 +130,11 @@ def resolve_network(network: Optional[str], frame_mode: str, sides: tuple, defau
     return by_label(labels.pop()) if labels else by_family(default, frame_mode)
 
 
-def frechet_between(real, generated, network: FeatureNetwork, make: Callable, **kw
-                    ) -> tuple[str, float, FeatureStats, FeatureStats, Optional[object]]:
-    """(metric name, value, real stats, generated stats, the extractor or None if both sides
-    were statistics files) of ``network``'s registered Fréchet distance (`vdbench fvd`,
-    `vdbench fid`); ``make`` is called at most once."""
-    metric = frechet_of(network.name)
+def metric_between(real, generated, network: FeatureNetwork, metric: Metric, make: Callable,
+                   **kw) -> tuple[dict[str, float], FeatureStats, FeatureStats, Optional[object]]:
+    """(``metric``'s values, real stats, generated stats, the extractor or None if no side
+    needed it) of ``network``'s features of REAL and GENERATED (`vdbench fvd`, `fid`, `kvd`);
+    ``make`` is called at most once."""
     made: list = []
 
     def make_once():
@@ -117,7 +144,16 @@ def frechet_between(real, generated, network: FeatureNetwork, make: Callable, **
 
     a = side_stats(real, network, make_once, plan=metric.needs(), **kw)
     b = side_stats(generated, network, make_once, plan=metric.needs(), **kw)
-    return metric.name, metric.compute(b, a)[metric.name], a, b, made[0] if made else None
+    return metric.compute(b, a), a, b, made[0] if made else None
+
+
+def frechet_between(real, generated, network: FeatureNetwork, make: Callable, **kw
+                    ) -> tuple[str, float, FeatureStats, FeatureStats, Optional[object]]:
+    """(metric name, value, real stats, generated stats, extractor or None) of ``network``'s
+    registered Fréchet distance (`vdbench fvd`, `vdbench fid`)."""
+    metric = frechet_of(network.name)
+    values, a, b, extractor = metric_between(real, generated, network, metric, make, **kw)
+    return metric.name, values[metric.name], a, b, extractor
 
 
 def stats_meta(extractor) -> dict[str, str]:
@@ -136,6 +172,12 @@ def dataset_source(name: str, data_dir: Optional[str], split: str, clips: Option
 
 def read_logits(path: str | Path) -> Optional[np.ndarray]:
     """A 2-D float .npy of [N, classes] logits, or None when ``path`` holds something else."""
+    return read_rows(path, "logits")
+
+
+def read_rows(path: str | Path, what: str) -> Optional[np.ndarray]:
+    """A 2-D float .npy of [N, D] ``what`` (logits, features) as float64, or None when ``path``
+    holds something else (e.g. videos)."""
     path = Path(path)
     if path.suffix != ".npy" or not path.is_file():
         return None
@@ -144,5 +186,5 @@ def read_logits(path: str | Path) -> Optional[np.ndarray]:
         return None
     logits = np.asarray(array, dtype=np.float64)
     if not np.all(np.isfinite(logits)):
-        raise InputError(f"{path}: logits contain NaN or inf")
+        raise InputError(f"{path}: {what} contain NaN or inf")
     return logits

@@ -9,13 +9,14 @@ from __future__ import annotations
 import abc
 import dataclasses
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
 from vdbench.metrics.errors import InputError
 from vdbench.metrics.feature_stats import FeatureStats, Keep
 from vdbench.metrics.frechet import frechet_distance
+from vdbench.metrics import kernel
 from vdbench.metrics.networks import Array
 
 
@@ -47,6 +48,10 @@ class Metric(abc.ABC):
     def outputs(self) -> tuple[str, ...]:
         """The names of the values ``compute`` can return (records, tables)."""
         return (self.name,)
+
+    def settings(self) -> dict[str, Any]:
+        """How the values were computed, where more than the name says (recorded)."""
+        return {}
 
     def excluding_context(self) -> "Metric":
         return dataclasses.replace(self, array=dataclasses.replace(self.array,
@@ -153,3 +158,40 @@ class MeanScore(Metric):
 
     def outputs(self) -> tuple[str, ...]:
         return (self.name, f"{self.name}_real")
+
+
+@dataclass(frozen=True)
+class KernelDistance(Metric):
+    """Unbiased MMD² with the cubic polynomial kernel between the real and the generated
+    features (KVD on I3D, KID on Inception; metrics/kernel.py): ``name`` is the mean over
+    ``subsets`` seeded subsets of min(N, ``max_subset_size``) rows, ``name_std`` their std."""
+
+    max_subset_size: int = kernel.MAX_SUBSET_SIZE
+    subsets: int = kernel.SUBSETS
+    seed: int = kernel.SEED
+
+    def needs(self) -> dict[str, Keep]:
+        return {self.array.key: Keep(rows=True)}
+
+    def check(self, num_clips: int, draws: int) -> None:
+        if num_clips < 2:  # the unbiased estimator leaves each row's own kernel value out
+            raise InputError(f"{self.name}: the unbiased MMD² needs at least 2 clips, got "
+                             f"{num_clips}")
+
+    def compute(self, gen: FeatureStats, real: Optional[FeatureStats]) -> dict[str, float]:
+        if real is None:
+            raise InputError(f"{self.name} compares with real videos; none were given")
+        key = self.array.key
+        found = kernel.kernel_distance(real.all_rows(key), gen.all_rows(key),
+                                       self.max_subset_size, self.subsets, self.seed)
+        return {self.name: found.mean, f"{self.name}_std": found.std}
+
+    def outputs(self) -> tuple[str, ...]:
+        return (self.name, f"{self.name}_std")
+
+    def settings(self) -> dict[str, Any]:
+        return {"estimator": kernel.ESTIMATOR, "kernel": kernel.KERNEL,
+                "subset_size": f"min(N_real, N_generated, {self.max_subset_size})",
+                "subsets": self.subsets, "seed": self.seed,
+                "draw": "numpy RandomState(seed).choice without replacement, generated rows "
+                        "then real rows, per subset (torch-fidelity's KID)"}

@@ -64,6 +64,12 @@ class FeatureNetwork:
         value = _resolve(self.label)
         return value(**dict(self.options)) if callable(value) else str(value)
 
+    @property
+    def feature_dim(self) -> Optional[int]:
+        """The dimension of the features, as the extractor class declares it (None if not)."""
+        dim = getattr(_resolve(self.factory), "dim", None)
+        return dim if isinstance(dim, int) else None
+
     def logits_key(self) -> str:
         return self.name if self.logits_are_features else f"{self.name}_logits"
 

@@ -1,21 +1,23 @@
 """Metrics by name: the one registry the runner, the standalone commands, the CLI and the tables
 read (what a metric is: vdbench.metrics.base).
 
-Adding a metric (e.g. KVD): its own file with a ``Metric`` subclass, plus its import and one
-``register_metric`` line below. A protocol then lists it by name (vdbench/protocols/registry.py).
+Adding a metric: its own file with a ``Metric`` subclass, plus its import and one
+``register_metric`` line below. A protocol then lists it by name (vdbench/protocols/registry.py),
+or `vdbench run --metrics NAME` asks for it where the protocol runs its feature network.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
-from vdbench.metrics.base import FrechetDistance, InceptionScore, MeanScore, Metric
+from vdbench.metrics.base import (FrechetDistance, InceptionScore, KernelDistance, MeanScore,
+                                  Metric)
 from vdbench.metrics.errors import InputError
 from vdbench.metrics.networks import Array, get_network
 
-__all__ = ["METRICS", "FrechetDistance", "InceptionScore", "MeanScore", "Metric",
-           "register_metric", "get_metric", "frechet_of", "inception_score_of",
-           "metric_of_output"]
+__all__ = ["METRICS", "FrechetDistance", "InceptionScore", "KernelDistance", "MeanScore",
+           "Metric", "register_metric", "get_metric", "frechet_of", "inception_score_of",
+           "kernel_distance_of", "metric_of_output"]
 
 METRICS: dict[str, Metric] = {}
 
@@ -44,6 +46,11 @@ def frechet_of(network: str) -> FrechetDistance:
 def inception_score_of(network: str) -> InceptionScore:
     """The Inception Score of ``network``'s logits (`vdbench is`, `vdbench stats`)."""
     return _only(InceptionScore, network, "an Inception Score")
+
+
+def kernel_distance_of(network: str) -> KernelDistance:
+    """The kernel distance of ``network``'s features (`vdbench kvd`: KVD, or KID)."""
+    return _only(KernelDistance, network, "a kernel distance (KVD/KID)")
 
 
 def _only(kind: type, network: str, what: str):
@@ -78,6 +85,15 @@ register_metric(FrechetDistance(
     "fid_avg", INCEPTION_AVG, "FID-avg: Inception pool3 averaged over frames", compares=True))
 register_metric(FrechetDistance(
     "fid_first", INCEPTION_FIRST, "FID-first: Inception pool3 of the first frame", compares=True))
+register_metric(KernelDistance(
+    "kvd", I3D, "Kernel Video Distance: unbiased MMD², cubic kernel, I3D logits, mean ± std "
+    "over 100 subsets of min(N, 1000)", compares=True, excludable_context=True))
+register_metric(KernelDistance(
+    "kid_avg", INCEPTION_AVG, "KID-avg: unbiased MMD², cubic kernel, Inception pool3 averaged "
+    "over frames", compares=True))
+register_metric(KernelDistance(
+    "kid_first", INCEPTION_FIRST, "KID-first: unbiased MMD², cubic kernel, Inception pool3 of "
+    "the first frame", compares=True))
 register_metric(InceptionScore(
     "is_i3d", Array("i3d", logits=True), "Kinetics IS: I3D's 400 logits; 1 and 10 splits"))
 register_metric(InceptionScore(

@@ -96,6 +96,15 @@ class Protocol:
             raise InputError(f"{self.name}: fvd_exclude_context applies to FVD metrics; this "
                              f"protocol computes {', '.join(self.metrics)}")
 
+    def computable_metrics(self) -> tuple[str, ...]:
+        """Its metrics, then every other registered metric that reads a feature network they
+        already run (kvd beside fvd, kid_avg beside fid_avg): what `--metrics` may name."""
+        from vdbench.metrics.registry import METRICS
+
+        networks = {METRICS[m].array.network for m in self.metrics if m in METRICS}
+        return self.metrics + tuple(name for name, m in METRICS.items()
+                                    if name not in self.metrics and m.array.network in networks)
+
     @property
     def num_samples(self) -> int:
         return self.num_clips * self.samples_per_clip
