@@ -21,7 +21,8 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
     """Fréchet Video Distance between REAL and GENERATED.
 
     Each side is a .npy/.npz uint8 array [N,T,H,W,3], a video file or folder of videos
-    (mp4/avi/gif/webm), or a statistics .npz written by `vdbench stats`.
+    (mp4/avi/gif/webm), a statistics .npz written by `vdbench stats`, or the [N, 400] float .npy
+    of `vdbench features i3d`.
     """
     from vdbench.engine.streaming import frechet_between
     from vdbench.metrics.fvd import PREPROCESSING

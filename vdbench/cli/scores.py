@@ -24,8 +24,9 @@ def fid(real, generated, batch_size, threads, device, frames, clips_per_video, v
     """Fréchet distance between REAL and GENERATED in a network's feature space.
 
     c3d: UCF101 FID (TGANv2's C3D fc7, 16-frame clips); inception: FID-avg or FID-first
-    (--frame-mode); i3d: the FVD. Each side is videos (.npy/.npz, a video file or folder) or a
-    statistics .npz written by `vdbench stats`; without --network, a statistics file's own
+    (--frame-mode); i3d: the FVD. Each side is videos (.npy/.npz, a video file or folder), a
+    statistics .npz written by `vdbench stats`, or an [N, D] float .npy of the network's
+    features (`vdbench features`); without --network, a statistics file's own
     network is used, so `vdbench stats` then `vdbench fid` agree.
     """
     from vdbench.engine.streaming import frechet_between, resolve_network
