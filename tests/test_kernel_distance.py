@@ -251,3 +251,17 @@ def test_run_computes_kvd_beside_fvd_and_export_carries_it(tmp_path, i3d_extract
     _assert_one_error(run("run", "shapes", "--model", "tests.fast_generator:factory",
                           "--metrics", "fvd,kid_avg", "--out", tmp_path / "no"),
                       "--metrics", "shapes computes fvd, fvd_per_draw, context_consistency, kvd")
+
+
+def test_fvd_takes_feature_files_and_kvd_needs_two_clips(tmp_path):
+    from vdbench.metrics.frechet import GaussianStats, frechet_distance
+
+    real, gen = _features(30, 400, seed=12), _features(20, 400, 0.3, seed=13)
+    np.save(tmp_path / "real.npy", real)
+    np.save(tmp_path / "gen.npy", gen)
+    out = _json(run("fvd", tmp_path / "real.npy", tmp_path / "gen.npy", "--json"))
+    expect = frechet_distance(GaussianStats.from_features(real), GaussianStats.from_features(gen))
+    assert out["fvd"] == pytest.approx(expect, rel=1e-9) and out["n_generated"] == 20
+    _assert_one_error(run("run", "shapes", "--model", "tests.fast_generator:factory",
+                          "--clips", "1", "--metrics", "kvd", "--out", tmp_path / "one"),
+                      "kvd", "at least 2 clips")
