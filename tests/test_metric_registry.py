@@ -158,8 +158,8 @@ def test_every_protocol_metric_is_registered_and_names_reach_the_cli():
     (network,) = [p for p in fid.params if p.name == "network"]
     assert list(network.type.choices) == networks.families() == ["i3d", "c3d", "inception"]
     check_names()
-    with pytest.raises(InputError, match="unknown metric 'kvd'"):
-        registry.get_metric("kvd")
+    with pytest.raises(InputError, match="unknown metric 'fvd_typo'"):
+        registry.get_metric("fvd_typo")
     with pytest.raises(ValueError, match="registered twice"):
         register_metric(registry.METRICS["fvd"])
 
