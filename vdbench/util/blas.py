@@ -5,9 +5,9 @@ A multi-threaded BLAS splits matrix products and LAPACK's inner steps (the SVD b
 Fréchet distance) differently for each thread count, and the partial sums then add up in
 another order: results differ in their last bits between 1 and 2 threads. One thread fixes the
 order. The BLAS numpy loaded is found among the process's shared libraries (Linux:
-/proc/self/maps) and pinned through its own thread-count functions (OpenBLAS, in numpy's wheels;
-MKL; BLIS); where none is found (another platform, a BLAS without such a function) nothing is
-pinned and ``pinned_blas_libraries`` says so.
+/proc/self/maps) and pinned through its own thread-count functions (OpenBLAS, in numpy's wheels,
+or MKL); where none is found (another platform, another BLAS) nothing is pinned, a debug line
+says so and ``pinned_blas_libraries`` is empty.
 """
 
 from __future__ import annotations
@@ -31,9 +31,8 @@ _THREAD_FUNCTIONS = (
     ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
     ("openblas_get_num_threads", "openblas_set_num_threads"),
     ("MKL_Get_Max_Threads", "MKL_Set_Num_Threads"),
-    ("bli_thread_get_num_threads", "bli_thread_set_num_threads"),
 )
-_NAMES = ("openblas", "mkl_rt", "blis")
+_NAMES = ("openblas", "mkl_rt")
 _LOCK = threading.RLock()
 
 
@@ -44,6 +43,7 @@ def _controls() -> tuple[tuple[str, Any, Any], ...]:
 
     maps = Path("/proc/self/maps")
     if not maps.exists():
+        log.debug("no /proc/self/maps: numpy's BLAS threads are not pinned")
         return ()
     paths = {line.split()[-1] for line in maps.read_text().splitlines()
              if line.split()[-1].startswith("/")}
@@ -59,6 +59,8 @@ def _controls() -> tuple[tuple[str, Any, Any], ...]:
                 get.restype, set_.restype = ctypes.c_int, None
                 found.append((path, get, set_))
                 break
+    if not found:
+        log.debug("no OpenBLAS or MKL found: BLAS results may depend on the thread count")
     return tuple(found)
 
 
