@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vdbench.util.atomic import atomic_savez
+from vdbench.util.blas import one_blas_thread
 from vdbench.metrics.arrays import read_npz
 from vdbench.metrics.errors import InputError
 
@@ -52,7 +53,9 @@ class GaussianStats:
             raise InputError("features contain NaN or inf")
         self.count += x.shape[0]
         self.sum += x.sum(axis=0)
-        self.sum_outer += x.T @ x
+        # One BLAS thread: Σ xxᵀ gets the same bits whatever the machine's core count.
+        with one_blas_thread():
+            self.sum_outer += x.T @ x
         return self
 
     def merge(self, other: "GaussianStats") -> "GaussianStats":
@@ -156,7 +159,8 @@ def _check_psd(scatter: np.ndarray, scale: float, where: str) -> None:
     sym = (scatter + scatter.T) / 2
     shift = PSD_RTOL * max(scale, 0.0)
     try:
-        np.linalg.cholesky(sym + (shift + np.finfo(np.float64).tiny) * np.eye(len(sym)))
+        with one_blas_thread():  # near the threshold, the verdict must not depend on threads
+            np.linalg.cholesky(sym + (shift + np.finfo(np.float64).tiny) * np.eye(len(sym)))
         return
     except np.linalg.LinAlgError:
         pass
@@ -171,15 +175,18 @@ def symmetric_sqrt(mat: np.ndarray, eps: float = 1e-10) -> np.ndarray:
     Singular values below ``eps`` are kept unchanged rather than square-rooted (TF-GAN does this
     to keep rank-deficient covariances stable).
     """
-    u, s, vt = np.linalg.svd(mat)
-    si = np.where(s < eps, s, np.sqrt(s))
-    return (u * si) @ vt
+    with one_blas_thread():  # the same bits at any BLAS thread count
+        u, s, vt = np.linalg.svd(mat)
+        si = np.where(s < eps, s, np.sqrt(s))
+        return (u * si) @ vt
 
 
 def trace_sqrt_product(sigma: np.ndarray, sigma_v: np.ndarray) -> float:
     """Tr((Σ Σ_v)^{1/2}) = Tr((Σ^{1/2} Σ_v Σ^{1/2})^{1/2}), TF-GAN's `trace_sqrt_product`."""
-    sqrt_sigma = symmetric_sqrt(sigma)
-    return float(np.trace(symmetric_sqrt(sqrt_sigma @ sigma_v @ sqrt_sigma)))
+    # One BLAS thread: the SVDs and products give the same bits at any thread count.
+    with one_blas_thread():
+        sqrt_sigma = symmetric_sqrt(sigma)
+        return float(np.trace(symmetric_sqrt(sqrt_sigma @ sigma_v @ sqrt_sigma)))
 
 
 def frechet_distance(a: GaussianStats, b: GaussianStats, warn: bool = True) -> float:

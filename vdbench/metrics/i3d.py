@@ -152,7 +152,16 @@ class InceptionI3d(nn.Module):
         pooled = F.avg_pool3d(self.features(x), (2, 7, 7), stride=1)  # VALID
         # The 1×1×1 conv is linear, so averaging its output over time (the module's
         # `averaged_logits`) equals the conv of the time-averaged pool; keep the module's order.
-        return self.logits(pooled).mean(dim=(2, 3, 4))
+        return self._logits(pooled).mean(dim=(2, 3, 4))
+
+    def _logits(self, pooled: torch.Tensor) -> torch.Tensor:
+        if pooled.device.type != "cpu":
+            return self.logits(pooled)
+        # oneDNN splits this small 1×1×1 conv differently at each thread count (the last bits
+        # of the logits differ between 1 and 2 threads); ATen's own conv3d gives the same bits
+        # at any count, equal to oneDNN's on one thread.
+        return torch.ops.aten.slow_conv3d(pooled, self.logits.weight, [1, 1, 1],
+                                          self.logits.bias, [1, 1, 1], [0, 0, 0])
 
 
 def check_model_input(x: torch.Tensor) -> None:

@@ -124,22 +124,61 @@ def fingerprint_params(params: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+BATCH_PIXELS_ENV = "VDBENCH_MAX_BATCH_PIXELS"
+DEFAULT_MAX_BATCH_PIXELS = 2**32 // 3  # 4 GiB of decoded RGB uint8 frames per batch
+
+
+def pixels_from_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InputError(f"{name}: expected a positive whole number of pixels, got {raw!r}")
+    return value
+
+
+def max_batch_pixels() -> int:
+    """The cap on decoded pixels held for one batch of videos: ``$VDBENCH_MAX_BATCH_PIXELS`` or
+    2**32 / 3 (4 GiB as RGB), so that a batch of small files, each under the per-video cap,
+    cannot exhaust memory together."""
+    return pixels_from_env(BATCH_PIXELS_ENV, DEFAULT_MAX_BATCH_PIXELS)
+
+
+class BatchPixels:
+    """Counts the decoded pixels held for the batch being filled; refuses past the cap."""
+
+    def __init__(self) -> None:
+        self.cap, self.held = max_batch_pixels(), 0
+
+    def add(self, pixels: int, source: str) -> None:
+        self.held += pixels
+        if self.held > self.cap:
+            raise InputError(f"{source}: with it the batch of decoded videos holds {self.held} "
+                             f"pixels, over the limit of {self.cap} per batch (set "
+                             f"{BATCH_PIXELS_ENV} to raise it, or lower --batch-size)")
+
+
 def _stack_batches(clips: Iterable[np.ndarray], batch_size: int, name: str) -> Iterator[np.ndarray]:
     """Stack clips into [B, T, H, W, 3] batches; all clips must share one shape."""
     if batch_size < 1:
         raise InputError(f"batch size must be >= 1, got {batch_size}")
     pending: list[np.ndarray] = []
-    shape = None
-    for clip in clips:
+    shape, budget = None, BatchPixels()
+    for i, clip in enumerate(clips):
         if shape is None:
             shape = clip.shape
         elif clip.shape != shape:
             raise InputError(f"{name}: clips of shapes {shape} and {clip.shape} cannot share a "
                              f"batch; cut equal windows with select(frames=...)")
+        budget.add(clip.size // 3, f"{name}: clip {i}")
         pending.append(clip)
         if len(pending) == batch_size:
             yield np.stack(pending)
-            pending = []
+            pending, budget.held = [], 0
     if pending:
         yield np.stack(pending)
 

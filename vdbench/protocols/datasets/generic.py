@@ -10,7 +10,6 @@ problem (missing file, truncated video, inconsistent shapes, too few frames) is 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 from vdbench.metrics.arrays import npz_keys, read_npy, read_npz
 from vdbench.metrics.errors import InputError
-from vdbench.protocols.datasets.base import VideoDataset
+from vdbench.protocols.datasets.base import BatchPixels, VideoDataset, pixels_from_env
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".gif", ".webm", ".mov", ".mkv")
 
@@ -33,17 +32,7 @@ def max_video_pixels() -> int:
     """The cap on decoded pixels (width x height x frames) per video: ``$VDBENCH_MAX_VIDEO_PIXELS``
     or 2**31 / 3 (2 GiB as RGB), so that a small file declaring huge frames cannot exhaust
     memory."""
-    raw = os.environ.get(MAX_PIXELS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_PIXELS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise InputError(f"{MAX_PIXELS_ENV}: expected a positive whole number of pixels, "
-                         f"got {raw!r}")
-    return value
+    return pixels_from_env(MAX_PIXELS_ENV, DEFAULT_MAX_PIXELS)
 
 
 def declared_frames(container, stream) -> int:
@@ -189,9 +178,11 @@ class VideoFilesSource:
 
     def batches(self, batch_size: int) -> Iterator[np.ndarray]:
         pending: list[np.ndarray] = []
-        shape = None
+        shape, budget = None, BatchPixels()
         for path in self.files:
-            clips = cut_clips(decode_video(path), self.frames, self.clips_per_video, str(path))
+            video = decode_video(path)
+            budget.add(video.size // 3, str(path))  # the clips are views of the whole video
+            clips = cut_clips(video, self.frames, self.clips_per_video, str(path))
             if shape is None:
                 shape = clips.shape[1:]
             elif clips.shape[1:] != shape:
@@ -203,6 +194,7 @@ class VideoFilesSource:
             while len(pending) >= batch_size:
                 yield np.stack(pending[:batch_size])
                 pending = pending[batch_size:]
+                budget.held = video.size // 3 if pending else 0
         if pending:
             yield np.stack(pending)
 
