@@ -52,8 +52,11 @@ def test_gaussian_stats_and_frechet_distance_same_bits_at_1_and_2_blas_threads()
 
 
 def test_one_blas_thread_pins_and_restores():
-    code = ("from vdbench.util.blas import _controls, one_blas_thread\n"
-            "(_, get, _), = _controls()[:1]\n"
+    code = ("from threadpoolctl import threadpool_info\n"
+            "from vdbench.util.blas import one_blas_thread, pinned_blas_libraries\n"
+            "path = pinned_blas_libraries()[0]\n"
+            "get = lambda: [i['num_threads'] for i in threadpool_info()\n"
+            "               if i['filepath'] == path][0]\n"
             "before = get()\n"
             "with one_blas_thread():\n"
             "    with one_blas_thread():\n"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vdbench.metrics.errors import InputError
+from vdbench.util.blas import one_blas_thread
 
 # Bińkowski et al.'s subsets, as torch-fidelity's KID defaults (subset size, count, seed)
 MAX_SUBSET_SIZE, SUBSETS, SEED = 1000, 100, 2020
@@ -55,10 +56,11 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     """MMD²_u between the rows of ``x`` [m, d] and ``y`` [n, d] (m, n ≥ 2): the module's formula,
     the diagonals k(x_i, x_i) left out of the within-set means."""
     m, n = len(x), len(y)
-    kxx, kyy = polynomial_kernel(x, x), polynomial_kernel(y, y)
+    with one_blas_thread():  # the same bits at any BLAS thread count
+        kxx, kyy, kxy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
     within_x = (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
     within_y = (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-    return float(within_x + within_y - 2 * polynomial_kernel(x, y).sum() / (m * n))
+    return float(within_x + within_y - 2 * kxy.sum() / (m * n))
 
 
 def feature_rows(rows, name: str) -> np.ndarray:
