@@ -42,7 +42,11 @@ ARCH_SECTIONS = ("video", "unet", "diffusion")
 
 def optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
     """Optimizer state → (tensors named ``optim/<param>/<key>``, JSON-able rest)."""
-    state = optimizer.state_dict()
+    return optimizer_state_to_flat(optimizer.state_dict())
+
+
+def optimizer_state_to_flat(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """An optimizer ``state_dict()`` (integer parameter ids) → flat tensors and JSON-able rest."""
     tensors, scalars = {}, {}
     for pid, entry in state["state"].items():
         for key, value in entry.items():

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from vdbench.model.attention import (AttentionPool, SpatialAttention, TemporalAttention,
                                      temporal_mask)
@@ -75,12 +76,21 @@ class Stage(nn.Module):
         self.temporal = (TemporalAttention(c_out, cfg.head_dim, cfg.norm_groups,
                                            cfg.max_rel_distance) if attention else None)
 
+    checkpointed = False  # recompute each block's activations in backward (set_checkpointing)
+
     def forward(self, h: torch.Tensor, emb: torch.Tensor, ctx: FrameContext) -> torch.Tensor:
-        h = self.res(h, emb, ctx)
+        h = self._run(self.res, h, emb, ctx)
         if self.spatial is not None and self.temporal is not None:
-            h = self.spatial(h)
-            h = self.temporal(h, ctx.frames, ctx.allowed, ctx.positions)
+            h = self._run(self.spatial, h)
+            h = self._run(self.temporal, h, ctx.frames, ctx.allowed, ctx.positions)
         return h
+
+    def _run(self, block: nn.Module, *args):
+        if self.checkpointed and self.training and torch.is_grad_enabled():
+            # Non-reentrant checkpointing restores the RNG state, so dropout masks (and so
+            # gradients) are those of the plain forward.
+            return checkpoint(block, *args, use_reentrant=False)
+        return block(*args)
 
 
 class Downsample(nn.Module):
@@ -203,6 +213,14 @@ class UNet3D(nn.Module):
                 blocks.append(Upsample(ch))
                 res *= 2
         return blocks
+
+    def set_checkpointing(self, enabled: bool) -> None:
+        """Activation checkpointing per residual and attention block: activations inside a
+        block are recomputed in the backward pass instead of stored (less memory, ~1/3 more
+        compute); the gradients are unchanged."""
+        for module in self.modules():
+            if isinstance(module, Stage):
+                module.checkpointed = enabled
 
     def check_input(self, z_t: torch.Tensor, logsnr: torch.Tensor) -> None:
         factor = 2 ** (self.levels - 1)
