@@ -103,7 +103,7 @@ class ClipSampler:
         """One example per generator: example i depends on ``generators[i]`` alone, so a batch
         can be split over processes without changing any example."""
         draws = [self._indices(1, g) for g in generators]
-        vid, start, img_vid, img_t, flips = (torch.cat(parts) for parts in zip(*draws))
+        vid, start, img_vid, img_t, flips = (torch.cat(parts) for parts in zip(*draws, strict=True))
         return self.assemble(vid, start, img_vid, img_t, flips)
 
     def assemble(self, vid: torch.Tensor, start: torch.Tensor, img_vid: torch.Tensor,

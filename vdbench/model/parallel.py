@@ -21,11 +21,11 @@ import torch
 from torch import nn
 
 from vdbench.model.errors import ConfigError, RankFailure
+from vdbench.model.registry import SHARD_MODES
+from vdbench.model.registry import TRAIN_PRECISIONS as PRECISIONS
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "bf16")
-SHARD_MODES = ("none", "grad", "full")  # FSDP: none = DDP, grad = ZeRO-2, full = ZeRO-3
 DEFAULT_TIMEOUT_S = 600.0
 
 
@@ -154,6 +154,8 @@ def shard_modules(net: nn.Module, options: ScaleOptions) -> None:
     from vdbench.model.unet3d import Stage
 
     reshard = options.shard == "full"
+    # FSDP shards contiguous parameters only; the U-Net keeps its weights channels-last.
+    net.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     for module in net.modules():
         if isinstance(module, Stage):
             fully_shard(module, reshard_after_forward=reshard)
