@@ -129,13 +129,16 @@ def diffusion_loss(net: nn.Module, x: torch.Tensor, config: DiffusionConfig, *,
 
 def loss_given_noise(net: nn.Module, x: torch.Tensor, t: torch.Tensor, eps: torch.Tensor,
                      config: DiffusionConfig, *, cond: torch.Tensor | None = None,
-                     frame_is_image: torch.Tensor | None = None) -> torch.Tensor:
+                     frame_is_image: torch.Tensor | None = None,
+                     dropout_seeds: torch.Tensor | None = None) -> torch.Tensor:
     """The loss of :func:`diffusion_loss` for given draws t ``[B]`` (float64) and ε, c already
-    dropped. The MSE is taken in float32 whatever precision the network ran in."""
+    dropped (and per-example dropout seeds, passed on to the network when given). The MSE is
+    taken in the targets' precision whatever precision the network ran in."""
     schedule = CosineSchedule(config.logsnr_min, config.logsnr_max)
     logsnr = schedule.logsnr(t)
     z_t = q_sample(x, logsnr, eps)
-    out = net(z_t, logsnr.to(device=x.device, dtype=x.dtype), cond, frame_is_image)
+    extra = {} if dropout_seeds is None else {"dropout_seeds": dropout_seeds}
+    out = net(z_t, logsnr.to(device=x.device, dtype=x.dtype), cond, frame_is_image, **extra)
     target = eps if config.prediction == "eps" else v_from_x_eps(x, eps, logsnr)
     return F.mse_loss(out.to(target.dtype), target)
 

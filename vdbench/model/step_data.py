@@ -1,10 +1,10 @@
 """The training examples of every step, a pure function of (seed, step, example index).
 
-Example ``i`` of step ``s`` (its clip, flip, joint-training images, t, ε and dropped c) is drawn
-from a generator seeded with (seed, s, i) alone. So the global batch of a step is the same set of
-examples whatever the number of processes: rank ``r`` of ``W`` takes examples
-``[r·B/W, (r+1)·B/W)`` of the step's global batch ``B``, and a resumed run continues with exactly
-the examples an uninterrupted one would have seen. A ``DataLoader`` with worker processes
+Example ``i`` of step ``s`` (its clip, flip, joint-training images, t, ε, dropped c and
+dropout masks) is drawn from generators seeded with (seed, s, i) alone. So the global batch of a
+step is the same set of examples whatever the number of processes: rank ``r`` of ``W`` takes
+examples ``[r·B/W, (r+1)·B/W)`` of the step's global batch ``B``, and a resumed run continues
+with exactly the examples an uninterrupted one would have seen. A ``DataLoader`` with worker processes
 assembles them (decoding, noise draws) ahead of the training step.
 """
 
@@ -28,11 +28,6 @@ def stream_seed(seed: int, step: int, index: int, stream: int = _EXAMPLE) -> int
     """A 63-bit seed mixing (seed, step, index, stream) (numpy's SeedSequence hash)."""
     words = np.random.SeedSequence([seed % 2**63, step, index, stream]).generate_state(2)
     return (int(words[0]) << 32 | int(words[1])) % 2**63
-
-
-def dropout_seed(seed: int, step: int, first_example: int) -> int:
-    """Seed of the global RNG (dropout) for the micro-batch that starts at ``first_example``."""
-    return stream_seed(seed, step, first_example, _DROPOUT)
 
 
 @dataclass(frozen=True)
@@ -91,8 +86,10 @@ class StepExamples(Dataset):
         t = torch.cat([torch.rand(1, generator=g, dtype=torch.float64) for g in gens])
         eps = torch.cat([torch.randn(shape, generator=g) for g in gens])
         drop = torch.cat([torch.rand(1, generator=g, dtype=torch.float64) for g in gens])
+        dropout = torch.tensor([stream_seed(seed, step, i, _DROPOUT) for i in indices])
         out = {"step": torch.tensor(step), "first": torch.tensor(indices.start), "x": batch.x,
-               "t": t, "eps": eps, "drop": drop < self.config.diffusion.cond_drop_prob}
+               "t": t, "eps": eps, "drop": drop < self.config.diffusion.cond_drop_prob,
+               "dropout_seeds": dropout}
         if batch.clip_ids is not None:
             out["clip_ids"] = batch.clip_ids
         if batch.cond is not None:

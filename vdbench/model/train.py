@@ -1,10 +1,10 @@
 """Training loop: AdamW with the preset's betas and weight decay, EMA, gradient clipping, joint
 image-video batches, atomic checkpoints and exact resume, in one process or many (torchrun).
 
-Exact resume at any scale: every example of every step (clip, t, ε, dropped c) is a pure function
-of (seed, step, example index) (:mod:`model.step_data`), and dropout is seeded per micro-batch
-from (seed, step, first example). So a run stopped after step k and resumed, with the same or
-another number of processes, reaches the weights an uninterrupted run would have
+Exact resume at any scale: every example of every step (clip, t, ε, dropped c, dropout masks) is
+a pure function of (seed, step, example index) (:mod:`model.step_data`). So a run stopped after
+step k and resumed, with the same or another number of processes or micro-batch size, reaches the
+weights an uninterrupted run would have
 (``tests/test_train_resume.py``, ``tests/test_train_scale.py``). The preset's ``batch_size`` is
 the global batch: split over ranks, then over accumulation steps of ``--micro-batch``, the loss
 is weighted so the update is the global-batch mean whatever the split.
@@ -29,7 +29,7 @@ from vdbench.model.data import ClipSampler
 from vdbench.model.diffusion import apply_drop, loss_given_noise
 from vdbench.model.errors import CheckpointError, ConfigError
 from vdbench.model.parallel import Group, ScaleOptions
-from vdbench.model.step_data import BatchLayout, dropout_seed, micro_batches, step_loader
+from vdbench.model.step_data import BatchLayout, micro_batches, step_loader
 from vdbench.model.unet3d import UNet3D, count_parameters
 from vdbench.util.atomic import atomic_write_text
 
@@ -96,7 +96,8 @@ def _micro_loss(state: TrainState, part: dict[str, torch.Tensor]) -> torch.Tenso
     with parallel.autocast(state.options, device):
         return loss_given_noise(state.model or state.net, part["x"].to(device), part["t"],
                                 part["eps"].to(device), state.config.diffusion, cond=cond,
-                                frame_is_image=None if mask is None else mask.to(device))
+                                frame_is_image=None if mask is None else mask.to(device),
+                                dropout_seeds=part.get("dropout_seeds"))
 
 
 def train_step(state: TrainState, batch: dict[str, torch.Tensor],
@@ -115,8 +116,7 @@ def train_step(state: TrainState, batch: dict[str, torch.Tensor],
     # ranks into the mean over the global batch.
     weight = layout.micro * layout.world_size / layout.global_batch
     local_loss = 0.0
-    for k, (first, part) in enumerate(parts):
-        torch.manual_seed(dropout_seed(cfg.train.seed, state.step, first))
+    for k, (_, part) in enumerate(parts):
         with parallel.no_sync(model, k == len(parts) - 1):
             loss = _micro_loss(state, part)
             (loss * weight).backward()
