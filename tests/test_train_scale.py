@@ -2,10 +2,12 @@
 gradient accumulation, checkpoints move between process counts, a dead rank fails the run, bf16,
 activation checkpointing and FSDP.
 
-Multi-process runs go through the real entry point (``torchrun -m vdbench train``). Runs are
-compared with one thread per process (torchrun's default), where one process and two give
-bit-identical float reductions; FSDP keeps its weights in another memory layout, so it is
-compared to float rounding.
+Multi-process runs go through the real entry point (``torchrun -m vdbench train``), one thread
+per process (torchrun's default) and in this interpreter's one-process runs. Every tensor of the
+state (weights, EMA, optimizer) agrees to 1e-5 relative error ‖a − b‖/‖a‖; where the
+micro-batches are the same (2 processes × 2 = 1 process accumulating 2 × 2) also element by
+element, since then only the order of the gradient sum differs. Other splits (4 examples in
+one forward pass against 2 + 2) and FSDP (weights in another memory layout) round differently.
 """
 
 from __future__ import annotations
@@ -199,7 +201,7 @@ def test_checkpoint_moves_between_process_counts(data, tmp_path):
     assert json.loads((tmp_path / "two_then_one" / "ckpt-00000002.json").read_text())[
         "world_size"] == 2
     _one_process(tmp_path / "two_then_one", 4)
-    _assert_same_state(tmp_path / "reference", tmp_path / "two_then_one", exact=True)
+    _assert_same_state(tmp_path / "reference", tmp_path / "two_then_one")
     # And the reverse: 1 process for 2 steps, 2 processes (micro-batch 1) for 2 more.
     _one_process(tmp_path / "one_then_two", 2)
     _run_torchrun(2, _cli_args(data, tmp_path / "one_then_two", 4, "--micro-batch", "1"))
@@ -246,7 +248,7 @@ def test_a_killed_rank_fails_the_run_and_the_checkpoint_resumes(data, tmp_path):
     steps = int(json.loads(last.read_text())["step"]) + 2
     _one_process(run, steps)
     _one_process(tmp_path / "reference", steps)
-    _assert_same_state(tmp_path / "reference", run, exact=True)
+    _assert_same_state(tmp_path / "reference", run)
 
 
 @pytest.mark.slow

@@ -66,7 +66,10 @@ def optimizer_from_flat(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     for name, value in meta.get("scalars", {}).items():
         pid, key = name.split("/", 1)
         state.setdefault(int(pid), {})[key] = value
-    return {"state": state, "param_groups": meta["param_groups"]}
+    # In parameter order, whatever order the file listed them in: sharded runs gather the
+    # optimizer state entry by entry, and every rank must walk the same order.
+    ordered = {pid: dict(sorted(state[pid].items())) for pid in sorted(state)}
+    return {"state": ordered, "param_groups": meta["param_groups"]}
 
 
 def sidecar_path(run_dir: Path, step: int) -> Path:

@@ -16,6 +16,7 @@ import os
 import signal
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -23,6 +24,9 @@ from torch import nn
 from vdbench.model.errors import ConfigError, RankFailure
 from vdbench.model.registry import SHARD_MODES
 from vdbench.model.registry import TRAIN_PRECISIONS as PRECISIONS
+
+if TYPE_CHECKING:
+    from vdbench.model.unet3d import UNet3D
 
 log = logging.getLogger(__name__)
 
@@ -162,15 +166,15 @@ def shard_modules(net: nn.Module, options: ScaleOptions) -> None:
     fully_shard(net, reshard_after_forward=reshard)
 
 
-def wrap(net: nn.Module, ema: nn.Module, options: ScaleOptions, group: Group,
+def wrap(net: UNet3D, ema: UNet3D, options: ScaleOptions, group: Group,
          device: str) -> nn.Module:
     """The module that runs forward and backward: ``net`` itself, under DDP or FSDP, compiled.
 
     Under FSDP the EMA copy is sharded the same way, so its update stays local to each shard.
     """
     if options.checkpoint_activations:
-        net.set_checkpointing(True)  # type: ignore[operator]
-    model = net
+        net.set_checkpointing(True)
+    model: nn.Module = net
     if options.shard != "none":
         shard_modules(net, options)
         shard_modules(ema, options)
@@ -203,18 +207,21 @@ def no_sync(model: nn.Module, sync: bool):
     """Skip the gradient all-reduce on all but the last accumulation step."""
     if sync:
         return contextlib.nullcontext()
-    if hasattr(model, "no_sync"):  # DDP
-        return model.no_sync()
-    inner = getattr(model, "_orig_mod", model)
-    if hasattr(inner, "set_requires_gradient_sync"):  # FSDP2
+    inner = getattr(model, "_orig_mod", model)  # under torch.compile
+    from torch.nn.parallel import DistributedDataParallel
+
+    if isinstance(inner, DistributedDataParallel):
+        return inner.no_sync()
+    set_sync = getattr(inner, "set_requires_gradient_sync", None)  # FSDP2
+    if set_sync is not None:
 
         @contextlib.contextmanager
         def paused():
-            inner.set_requires_gradient_sync(False)
+            set_sync(False)
             try:
                 yield
             finally:
-                inner.set_requires_gradient_sync(True)
+                set_sync(True)
         return paused()
     return contextlib.nullcontext()
 
@@ -222,6 +229,26 @@ def no_sync(model: nn.Module, sync: bool):
 def local(tensor: torch.Tensor) -> torch.Tensor:
     """This rank's shard of an FSDP parameter (a DTensor); any other tensor as it is."""
     return tensor.to_local() if hasattr(tensor, "to_local") else tensor
+
+
+def shard_like(full: torch.Tensor, param: torch.Tensor) -> torch.Tensor:
+    """``full`` split as the FSDP parameter ``param`` is (this rank's shard as a DTensor), when
+    it has the parameter's shape; anything else (a scalar step count) unchanged. Every rank
+    holds ``full``, so no data moves between ranks."""
+    from torch.distributed.tensor import DTensor, distribute_tensor
+
+    if not isinstance(param, DTensor) or tuple(full.shape) != tuple(param.shape):
+        return full
+    return distribute_tensor(full.to(param.device, param.dtype), param.device_mesh,
+                             param.placements, src_data_rank=None)
+
+
+@torch.no_grad()
+def load_full_state(module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """Copy full (unsharded) tensors into a module whose parameters may be FSDP shards."""
+    named = {**dict(module.named_parameters()), **dict(module.named_buffers())}
+    for name, target in named.items():
+        local(target).copy_(local(shard_like(tensors[name], target)))
 
 
 # --------------------------------------------------------------------------- SIGTERM
@@ -232,7 +259,7 @@ class StopOnSigterm:
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous = None
+        self._previous: Any = None
 
     def _handle(self, signum, frame) -> None:
         self.requested = True

@@ -4,8 +4,8 @@ Example ``i`` of step ``s`` (its clip, flip, joint-training images, t, ε, dropp
 dropout masks) is drawn from generators seeded with (seed, s, i) alone. So the global batch of a
 step is the same set of examples whatever the number of processes: rank ``r`` of ``W`` takes
 examples ``[r·B/W, (r+1)·B/W)`` of the step's global batch ``B``, and a resumed run continues
-with exactly the examples an uninterrupted one would have seen. A ``DataLoader`` with worker processes
-assembles them (decoding, noise draws) ahead of the training step.
+with exactly the examples an uninterrupted one would have seen. A ``DataLoader`` with worker
+processes assembles them (decoding, noise draws) ahead of the training step.
 """
 
 from __future__ import annotations

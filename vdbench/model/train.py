@@ -18,6 +18,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -166,9 +167,9 @@ def _gathered_tensors(state: TrainState) -> tuple[dict[str, torch.Tensor], dict]
                                                          get_optimizer_state_dict)
 
     opts = _full_state_options()
-    model = get_model_state_dict(state.net, options=opts)
-    ema = get_model_state_dict(state.ema, options=opts)
-    optim = get_optimizer_state_dict(state.net, state.optimizer, options=opts)
+    model: dict[str, Any] = get_model_state_dict(state.net, options=opts)
+    ema: dict[str, Any] = get_model_state_dict(state.ema, options=opts)
+    optim: Any = get_optimizer_state_dict(state.net, state.optimizer, options=opts)
     if not state.group.is_main:
         return None
     names = [name for name, _ in state.net.named_parameters()]
@@ -213,21 +214,17 @@ def restore_state(state: TrainState, path: str | Path) -> None:
 
 
 def _restore_sharded(state: TrainState, model: dict, ema: dict, optim: dict) -> None:
-    from torch.distributed.checkpoint.state_dict import (StateDictOptions, set_model_state_dict,
-                                                         set_optimizer_state_dict)
-
-    opts = StateDictOptions(full_state_dict=True)
+    """Full tensors (every rank read the file) → this rank's shards; no communication."""
     for module, tensors, what in ((state.net, model, "model"), (state.ema, ema, "ema")):
         expected = set(dict(module.named_parameters())) | set(dict(module.named_buffers()))
         if set(tensors) != expected:
             raise CheckpointError(f"{what} weights do not fit the network: "
                                   f"{sorted(set(tensors) ^ expected)[:3]} differ")
-        set_model_state_dict(module, tensors, options=opts)
-    names = [name for name, _ in state.net.named_parameters()]
-    by_name = {"state": {names[int(i)]: v for i, v in optim["state"].items()},
-               "param_groups": [{**g, "params": [names[int(i)] for i in g["params"]]}
-                                for g in optim["param_groups"]]}
-    set_optimizer_state_dict(state.net, state.optimizer, by_name, options=opts)
+        parallel.load_full_state(module, tensors)
+    params = list(state.net.parameters())
+    sharded = {int(i): {k: parallel.shard_like(v, params[int(i)]) for k, v in entry.items()}
+               for i, entry in optim["state"].items()}
+    state.optimizer.load_state_dict({"state": sharded, "param_groups": optim["param_groups"]})
 
 
 def _log_rows(run_dir: Path, keep_until: int) -> None:
