@@ -299,11 +299,13 @@ def run_loop(state: TrainState, loader, run_dir: Path, steps: int, bar) -> None:
             if state.step >= steps:
                 break
             assert int(batch["step"]) == state.step, "the loader is out of step"
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             loss, stopping = train_step(state, batch, sigterm.requested)
             rate = 1.0 / max(time.perf_counter() - start, 1e-9)
             if main:
+                # cpu_s: this process's CPU time (all its threads) for the step.
                 row = {"step": state.step, "loss": loss, "steps_per_s": rate,
+                       "cpu_s": time.process_time() - cpu,
                        "lr": state.optimizer.param_groups[0]["lr"], **scale_record(state)}
                 logfile.write(json.dumps(row) + "\n")  # type: ignore[union-attr]
                 logfile.flush()  # type: ignore[union-attr]
