@@ -252,21 +252,27 @@ def test_a_killed_rank_fails_the_run_and_the_checkpoint_resumes(data, tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_finishes_the_step_and_checkpoints(data, tmp_path):
+@pytest.mark.parametrize("nproc", [1, 2])
+def test_sigterm_finishes_the_step_and_checkpoints(data, tmp_path, nproc):
     run = tmp_path / "run"
     args = _cli_args(data, run, 1000, "--set", "train.checkpoint_every=1000")
-    proc = subprocess.Popen([sys.executable, "-m", "vdbench", *args], env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if nproc == 1:
+        proc = subprocess.Popen([sys.executable, "-m", "vdbench", *args], env=_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    else:  # torchrun passes SIGTERM to every rank; the ranks agree on the step to stop after
+        proc = _torchrun(nproc, args)
     deadline = time.monotonic() + 240
     while not (run / "log.jsonl").is_file() or len(_log(run)) < 2:
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 143, err
+    out, _ = proc.communicate(timeout=120)
+    # One process exits 143 itself; torchrun reports the signal it got (exit code 1).
+    assert proc.returncode == (143 if nproc == 1 else 1), out[-2000:]
     last = _log(run)[-1]["step"]
     assert [s for s, _ in ckpt.list_checkpoints(run)] == [last]  # no other checkpoint is due
-    assert "stopped by SIGTERM at step" in err
+    assert f"stopped by SIGTERM at step {last}" in out
+    assert json.loads(ckpt.latest_checkpoint(run).read_text())["world_size"] == nproc
 
 
 # ------------------------------------------------------------------ precision and memory

@@ -63,6 +63,7 @@ class Group:
     world_size: int = 1
     backend: str | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
+    owned: bool = False  # this module started the process group (and so ends it)
 
     @property
     def is_main(self) -> bool:
@@ -85,12 +86,12 @@ class Group:
             dist.barrier()
 
     def close(self) -> None:
-        if self.backend is not None:
+        if self.owned:
             import torch.distributed as dist
 
             if dist.is_initialized():
                 dist.destroy_process_group()
-            self.backend = None
+            self.owned = False
 
 
 def init_group(device: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[Group, str]:
@@ -107,9 +108,10 @@ def init_group(device: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[Group
         torch.cuda.set_device(local)
         device = f"cuda:{local}"
     backend = "nccl" if cuda else "gloo"
-    if not dist.is_initialized():
+    owned = not dist.is_initialized()
+    if owned:
         dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
-    return Group(dist.get_rank(), dist.get_world_size(), backend, timeout_s), device
+    return Group(dist.get_rank(), dist.get_world_size(), backend, timeout_s, owned), device
 
 
 def is_collective_failure(err: BaseException) -> bool:

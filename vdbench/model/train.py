@@ -31,7 +31,7 @@ from vdbench.model.diffusion import apply_drop, loss_given_noise
 from vdbench.model.errors import CheckpointError, ConfigError
 from vdbench.model.parallel import Group, ScaleOptions
 from vdbench.model.step_data import BatchLayout, micro_batches, step_loader
-from vdbench.model.unet3d import UNet3D, count_parameters
+from vdbench.model.unet3d import UNet3D, build_on_meta, count_parameters
 from vdbench.util.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -89,13 +89,18 @@ def new_state(config: ModelConfig, device: str | torch.device = "cpu",
                       options=options, group=group, layout=layout, device=str(device))
 
 
+def _runner(state: TrainState) -> nn.Module:
+    # Not ``state.model or state.net``: a compiled module refuses bool() (it has no len()).
+    return state.net if state.model is None else state.model
+
+
 def _micro_loss(state: TrainState, part: dict[str, torch.Tensor]) -> torch.Tensor:
     device = state.device
     cond = part.get("cond")
     cond = None if cond is None else apply_drop(cond.to(device), part["drop"])
     mask = part.get("frame_is_image")
     with parallel.autocast(state.options, device):
-        return loss_given_noise(state.model or state.net, part["x"].to(device), part["t"],
+        return loss_given_noise(_runner(state), part["x"].to(device), part["t"],
                                 part["eps"].to(device), state.config.diffusion, cond=cond,
                                 frame_is_image=None if mask is None else mask.to(device),
                                 dropout_seeds=part.get("dropout_seeds"))
@@ -107,7 +112,7 @@ def train_step(state: TrainState, batch: dict[str, torch.Tensor],
 
     Returns (mean loss over the global batch, whether any rank asked to stop)."""
     cfg, layout = state.config, state.layout or BatchLayout(state.config.train.batch_size)
-    model = state.model or state.net
+    model = _runner(state)
     for group in state.optimizer.param_groups:
         group["lr"] = lr_at(state.step, cfg)
     model.train()
@@ -275,7 +280,7 @@ def _train(config: ModelConfig, sampler: ClipSampler, run_dir: Path, steps: int,
         run_dir.mkdir(parents=True, exist_ok=True)
         _log_rows(run_dir, state.step)
         log.info("%s: %.2fM parameters, training to step %d on %d process(es)", config.name,
-                 count_parameters(UNet3D(config)) / 1e6, steps, group.world_size)
+                 count_parameters(build_on_meta(config)) / 1e6, steps, group.world_size)
     group.barrier()
     loader = step_loader(sampler, config, state.layout or BatchLayout(config.train.batch_size),
                          state.step, steps, options.data_workers)
