@@ -12,6 +12,7 @@ one forward pass against 2 + 2) and FSDP (weights in another memory layout) roun
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -249,6 +250,30 @@ def test_a_killed_rank_fails_the_run_and_the_checkpoint_resumes(data, tmp_path):
     _one_process(run, steps)
     _one_process(tmp_path / "reference", steps)
     _assert_same_state(tmp_path / "reference", run)
+
+
+@pytest.mark.slow
+def test_a_hung_rank_fails_the_run_within_the_timeout(data, tmp_path):
+    """A rank that stops answering (SIGSTOP: alive, so torchrun cannot see it) makes the other
+    fail after --dist-timeout; torchrun then ends the run."""
+    run = tmp_path / "run"
+    proc = _torchrun(2, _cli_args(data, run, 1000, "--dist-timeout", "10"))
+    deadline = time.monotonic() + 240
+    while not (run / "ckpt-00000002.json").is_file():
+        assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint written"
+        time.sleep(0.2)
+    victim = _pid_of_rank(proc.pid, 1)
+    assert victim is not None
+    os.kill(victim, signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        out, _ = proc.communicate(timeout=150)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+    assert time.monotonic() - stopped < 120  # 10 s timeout + torchrun's 30 s grace to stop
+    assert proc.returncode != 0
+    assert "rank 0 of 2" in out and "did not answer within 10 s" in out, out[-3000:]
 
 
 @pytest.mark.slow
