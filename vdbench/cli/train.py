@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import click
 
 from vdbench.util.atomic import atomic_write_text
 from vdbench.cli.common import DEVICE, SEED
+from vdbench.model.registry import SHARD_MODES, TRAIN_PRECISIONS
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +51,45 @@ def resolve_config(name_or_path: str, overrides: tuple[str, ...]):
 @click.option("--resume/--no-resume", default=True, show_default=True,
               help="Continue from the latest checkpoint in --out.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
+@click.option("--micro-batch", type=click.IntRange(min=1), default=None,
+              help="Examples per forward pass on each process; the global batch "
+                   "(train.batch_size) is split over processes, then accumulated over "
+                   "micro-batches  [default: each process's whole share]")
+@click.option("--precision", type=click.Choice(TRAIN_PRECISIONS), default="fp32", show_default=True,
+              help="bf16: forward pass under bfloat16 autocast (fp32 weights, optimizer, EMA).")
+@click.option("--checkpoint-activations", is_flag=True,
+              help="Recompute each residual/attention block's activations in backward.")
+@click.option("--compile", "compile_", is_flag=True,
+              help="torch.compile the U-Net (eager, with a warning, where unsupported).")
+@click.option("--shard", type=click.Choice(SHARD_MODES), default="none", show_default=True,
+              help="FSDP under torchrun: full = parameters, gradients and optimizer state "
+                   "sharded; grad = gradients and optimizer state; none = DDP.")
+@click.option("--data-workers", type=click.IntRange(min=0), default=2, show_default=True,
+              help="DataLoader worker processes assembling each step's examples.")
+@click.option("--dist-timeout", type=click.FloatRange(min=0, min_open=True), default=600.0,
+              show_default=True,
+              help="Seconds a process waits for the others before the run fails (torchrun).")
 def train(config_name, data, out, steps, batch_size, lr, seed, overrides, device, resume,
-          progress) -> None:
-    """Train (or resume training) the video diffusion model on a video array."""
+          progress, micro_batch, precision, checkpoint_activations, compile_, shard,
+          data_workers, dist_timeout) -> None:
+    """Train (or resume training) the video diffusion model on a video array.
+
+    One process as is; N processes with `torchrun --nproc-per-node N -m vdbench train ...`
+    (gloo on CPU, NCCL on CUDA). SIGTERM finishes the current step, checkpoints and exits 143;
+    rerun the same command (with any number of processes) to resume.
+    """
+    from vdbench.model.parallel import ScaleOptions
+
     extra = [f"train.{k}={v}" for k, v in
              (("batch_size", batch_size), ("lr", lr), ("seed", seed)) if v is not None]
     config = resolve_config(config_name, tuple(overrides) + tuple(extra))
-    _run(config, data, Path(out or f"runs/{config.name}"), steps, device, resume, progress)
+    scale = ScaleOptions(micro_batch, precision, shard, checkpoint_activations, compile_,
+                         data_workers, dist_timeout)
+    _run(config, data, Path(out or f"runs/{config.name}"), steps, device, resume, progress,
+         scale)
 
 
-def _run(config, data, run_dir, steps, device, resume, progress) -> None:
+def _run(config, data, run_dir, steps, device, resume, progress, scale) -> None:
     from vdbench.model.data import ClipSampler, load_video_array
     from vdbench.model.errors import ConfigError
     from vdbench.model.train import train as train_loop
@@ -72,8 +103,16 @@ def _run(config, data, run_dir, steps, device, resume, progress) -> None:
                           f"with 'labels'")
     sampler = ClipSampler(videos, config.video, config.train.image_frames, config.train.flip,
                           labels if config.unet.cond == "class" else None)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.json", config.to_json())
+    main = int(os.environ.get("RANK", "0")) == 0
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.json", config.to_json())
     state = train_loop(config, sampler, run_dir, steps=steps, device=device, resume=resume,
-                       progress=progress)
-    click.echo(f"trained {config.name} to step {state.step}; checkpoints in {run_dir}")
+                       progress=progress, scale=scale)
+    if state.stopped:
+        if main:
+            click.echo(f"stopped by SIGTERM at step {state.step}; checkpoint in {run_dir}; "
+                       f"rerun to resume", err=True)
+        raise SystemExit(143)
+    if main:
+        click.echo(f"trained {config.name} to step {state.step}; checkpoints in {run_dir}")

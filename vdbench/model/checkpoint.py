@@ -42,7 +42,11 @@ ARCH_SECTIONS = ("video", "unet", "diffusion")
 
 def optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
     """Optimizer state → (tensors named ``optim/<param>/<key>``, JSON-able rest)."""
-    state = optimizer.state_dict()
+    return optimizer_state_to_flat(optimizer.state_dict())
+
+
+def optimizer_state_to_flat(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """An optimizer ``state_dict()`` (integer parameter ids) → flat tensors and JSON-able rest."""
     tensors, scalars = {}, {}
     for pid, entry in state["state"].items():
         for key, value in entry.items():
@@ -62,7 +66,10 @@ def optimizer_from_flat(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     for name, value in meta.get("scalars", {}).items():
         pid, key = name.split("/", 1)
         state.setdefault(int(pid), {})[key] = value
-    return {"state": state, "param_groups": meta["param_groups"]}
+    # In parameter order, whatever order the file listed them in: sharded runs gather the
+    # optimizer state entry by entry, and every rank must walk the same order.
+    ordered = {pid: dict(sorted(state[pid].items())) for pid in sorted(state)}
+    return {"state": ordered, "param_groups": meta["param_groups"]}
 
 
 def sidecar_path(run_dir: Path, step: int) -> Path:

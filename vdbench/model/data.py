@@ -64,6 +64,7 @@ class Batch:
     x: torch.Tensor  # [B, 3, T + K, H, W] in [−1, 1]
     frame_is_image: torch.Tensor | None  # [T + K] bool, True for the K appended images
     cond: torch.Tensor | None  # [B] class labels or None
+    clip_ids: torch.Tensor | None = None  # [B, 2] (video index, first frame) of each clip
 
 
 class ClipSampler:
@@ -96,7 +97,18 @@ class ClipSampler:
         return vid, start, img_vid, img_t, flips
 
     def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
-        vid, start, img_vid, img_t, flips = self._indices(batch_size, generator)
+        return self.assemble(*self._indices(batch_size, generator))
+
+    def sample_examples(self, generators: list[torch.Generator]) -> Batch:
+        """One example per generator: example i depends on ``generators[i]`` alone, so a batch
+        can be split over processes without changing any example."""
+        draws = [self._indices(1, g) for g in generators]
+        vid, start, img_vid, img_t, flips = (torch.cat(parts) for parts in zip(*draws, strict=True))
+        return self.assemble(vid, start, img_vid, img_t, flips)
+
+    def assemble(self, vid: torch.Tensor, start: torch.Tensor, img_vid: torch.Tensor,
+                 img_t: torch.Tensor, flips: torch.Tensor) -> Batch:
+        batch_size = vid.shape[0]
         step = self.video.frameskip
         rows = []
         for i in range(batch_size):
@@ -110,4 +122,4 @@ class ClipSampler:
         if self.image_frames:
             mask = torch.arange(x.shape[2]) >= self.video.frames
         cond = None if self.labels is None else torch.as_tensor(self.labels[vid.numpy()]).long()
-        return Batch(x=x, frame_is_image=mask, cond=cond)
+        return Batch(x=x, frame_is_image=mask, cond=cond, clip_ids=torch.stack([vid, start], 1))

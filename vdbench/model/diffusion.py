@@ -110,10 +110,7 @@ def drop_cond(cond: torch.Tensor | None, prob: float, generator: torch.Generator
     if cond is None or prob <= 0.0:
         return cond
     drop = torch.rand(cond.shape[0], generator=generator, dtype=torch.float64) < prob
-    drop = drop.to(cond.device)
-    if not torch.is_floating_point(cond):
-        return torch.where(drop, torch.full_like(cond, -1), cond)
-    return torch.where(append_dims(drop, cond.ndim), torch.zeros_like(cond), cond)
+    return apply_drop(cond, drop)
 
 
 def diffusion_loss(net: nn.Module, x: torch.Tensor, config: DiffusionConfig, *,
@@ -124,15 +121,36 @@ def diffusion_loss(net: nn.Module, x: torch.Tensor, config: DiffusionConfig, *,
     Randomness (t, ε, dropped c) comes from ``generator`` on the CPU, so a run is reproducible
     on any device and resumable from the generator's saved state.
     """
-    schedule = CosineSchedule(config.logsnr_min, config.logsnr_max)
     t = torch.rand(x.shape[0], generator=generator, dtype=torch.float64)
-    logsnr = schedule.logsnr(t)
     eps = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
-    z_t = q_sample(x, logsnr, eps)
     cond = drop_cond(cond, config.cond_drop_prob, generator)
-    out = net(z_t, logsnr.to(device=x.device, dtype=x.dtype), cond, frame_is_image)
+    return loss_given_noise(net, x, t, eps, config, cond=cond, frame_is_image=frame_is_image)
+
+
+def loss_given_noise(net: nn.Module, x: torch.Tensor, t: torch.Tensor, eps: torch.Tensor,
+                     config: DiffusionConfig, *, cond: torch.Tensor | None = None,
+                     frame_is_image: torch.Tensor | None = None,
+                     dropout_seeds: torch.Tensor | None = None) -> torch.Tensor:
+    """The loss of :func:`diffusion_loss` for given draws t ``[B]`` (float64) and ε, c already
+    dropped (and per-example dropout seeds, passed on to the network when given). The MSE is
+    taken in the targets' precision whatever precision the network ran in."""
+    schedule = CosineSchedule(config.logsnr_min, config.logsnr_max)
+    logsnr = schedule.logsnr(t)
+    z_t = q_sample(x, logsnr, eps)
+    extra = {} if dropout_seeds is None else {"dropout_seeds": dropout_seeds}
+    out = net(z_t, logsnr.to(device=x.device, dtype=x.dtype), cond, frame_is_image, **extra)
     target = eps if config.prediction == "eps" else v_from_x_eps(x, eps, logsnr)
-    return F.mse_loss(out, target)
+    return F.mse_loss(out.to(target.dtype), target)
+
+
+def apply_drop(cond: torch.Tensor | None, drop: torch.Tensor) -> torch.Tensor | None:
+    """``cond`` with rows where ``drop`` [B] is true replaced by "no c" (as :func:`drop_cond`)."""
+    if cond is None:
+        return None
+    drop = drop.to(cond.device)
+    if not torch.is_floating_point(cond):
+        return torch.where(drop, torch.full_like(cond, -1), cond)
+    return torch.where(append_dims(drop, cond.ndim), torch.zeros_like(cond), cond)
 
 
 class DiffusionDenoiser(nn.Module):

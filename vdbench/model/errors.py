@@ -24,3 +24,7 @@ class ConditioningInputError(ValueError):
 
 class GenerationError(ValueError):
     """A model produced something that is not a video (NaN or inf samples)."""
+
+
+class RankFailure(ValueError):
+    """Another training process died or did not answer within the process-group timeout."""

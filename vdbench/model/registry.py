@@ -59,6 +59,8 @@ CONDITIONINGS: dict[str, ConditioningEntry] = {e.name: e for e in (
 )}
 
 PRECISIONS = ("fp32", "fp64")  # the dtype the sampler runs in
+TRAIN_PRECISIONS = ("fp32", "bf16")  # training: bf16 = forward under bfloat16 autocast
+SHARD_MODES = ("none", "grad", "full")  # training under torchrun: DDP, FSDP ZeRO-2, ZeRO-3
 
 
 def sampler_function(name: str) -> Callable:

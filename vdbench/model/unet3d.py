@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from vdbench.model.attention import (AttentionPool, SpatialAttention, TemporalAttention,
                                      temporal_mask)
@@ -40,6 +41,31 @@ class FrameContext:
     frames: int
     allowed: torch.Tensor | None  # [B, T, T] temporal attention mask, None = all frames see all
     positions: torch.Tensor | None  # [T] frame positions for relative embeddings
+    dropout_seeds: torch.Tensor | None = None  # [B] int64: per-example dropout masks
+
+
+class ExampleDropout(nn.Module):
+    """Dropout whose mask for example b depends only on (``dropout_seeds[b]``, this block), when
+    seeds are given: so a batch split over processes or micro-batches drops the same units.
+    Without seeds it is ``nn.Dropout`` (the global RNG)."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p, self.salt = p, 0  # salt: this block's index, set by UNet3D
+
+    def forward(self, x: torch.Tensor, ctx: FrameContext) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if ctx.dropout_seeds is None:
+            return F.dropout(x, self.p, training=True)
+        frames = x.reshape(-1, ctx.frames, *x.shape[1:])  # [B, T, C, H, W]
+        keep = torch.empty_like(frames, memory_format=torch.contiguous_format)
+        for b, seed in enumerate(ctx.dropout_seeds.tolist()):
+            gen = torch.Generator(device=x.device).manual_seed(
+                (seed + 0x9E3779B97F4A7C15 * (self.salt + 1)) % 2**63)
+            keep[b] = torch.rand(keep.shape[1:], generator=gen, device=x.device,
+                                 dtype=x.dtype) >= self.p
+        return x * keep.reshape(x.shape) / (1.0 - self.p)
 
 
 class ResBlock(nn.Module):
@@ -51,7 +77,7 @@ class ResBlock(nn.Module):
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
         self.emb = nn.Linear(emb_dim, c_out)
         self.norm2 = nn.GroupNorm(groups, c_out)
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.dropout = ExampleDropout(dropout)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         nn.init.zeros_(self.conv2.weight)  # the residual branch starts at zero
         nn.init.zeros_(self.conv2.get_parameter("bias"))
@@ -61,7 +87,7 @@ class ResBlock(nn.Module):
         x = self.conv1(F.silu(self.norm1(h)))
         # The conditioning embedding is added into every residual block (Section 3), per sample.
         x = x.add_(self.emb(emb).repeat_interleave(ctx.frames, dim=0)[:, :, None, None])
-        x = self.conv2(self.dropout(F.silu(self.norm2(x))))
+        x = self.conv2(self.dropout(F.silu(self.norm2(x)), ctx))
         return self.skip(h) + x
 
 
@@ -75,12 +101,21 @@ class Stage(nn.Module):
         self.temporal = (TemporalAttention(c_out, cfg.head_dim, cfg.norm_groups,
                                            cfg.max_rel_distance) if attention else None)
 
+    checkpointed = False  # recompute each block's activations in backward (set_checkpointing)
+
     def forward(self, h: torch.Tensor, emb: torch.Tensor, ctx: FrameContext) -> torch.Tensor:
-        h = self.res(h, emb, ctx)
+        h = self._run(self.res, h, emb, ctx)
         if self.spatial is not None and self.temporal is not None:
-            h = self.spatial(h)
-            h = self.temporal(h, ctx.frames, ctx.allowed, ctx.positions)
+            h = self._run(self.spatial, h)
+            h = self._run(self.temporal, h, ctx.frames, ctx.allowed, ctx.positions)
         return h
+
+    def _run(self, block: nn.Module, *args):
+        if self.checkpointed and self.training and torch.is_grad_enabled():
+            # Non-reentrant checkpointing restores the RNG state (and seeded dropout is
+            # deterministic), so dropout masks and gradients are those of the plain forward.
+            return checkpoint(block, *args, use_reentrant=False)
+        return block(*args)
 
 
 class Downsample(nn.Module):
@@ -168,6 +203,8 @@ class UNet3D(nn.Module):
         self.middle = nn.ModuleList([Stage(widths[-1], widths[-1], config, attention=True),
                                      Stage(widths[-1], widths[-1], config, attention=False)])
         self.up = self._build_up(config, widths, skips, res)
+        for salt, module in enumerate(m for m in self.modules() if isinstance(m, ExampleDropout)):
+            module.salt = salt
         self.norm_out = nn.GroupNorm(config.norm_groups, widths[0])
         self.conv_out = nn.Conv2d(widths[0], video.channels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
@@ -204,6 +241,14 @@ class UNet3D(nn.Module):
                 res *= 2
         return blocks
 
+    def set_checkpointing(self, enabled: bool) -> None:
+        """Activation checkpointing per residual and attention block: activations inside a
+        block are recomputed in the backward pass instead of stored (less memory, ~1/3 more
+        compute); the gradients are unchanged."""
+        for module in self.modules():
+            if isinstance(module, Stage):
+                module.checkpointed = enabled
+
     def check_input(self, z_t: torch.Tensor, logsnr: torch.Tensor) -> None:
         factor = 2 ** (self.levels - 1)
         if z_t.ndim != 5 or z_t.shape[1] != self.video.channels:
@@ -223,15 +268,18 @@ class UNet3D(nn.Module):
 
     def forward(self, z_t: torch.Tensor, logsnr: torch.Tensor, cond: torch.Tensor | None = None,
                 frame_is_image: torch.Tensor | None = None,
-                positions: torch.Tensor | None = None) -> torch.Tensor:
-        """frame_is_image: ``[B, T]`` or ``[T]`` bool marking appended independent images."""
+                positions: torch.Tensor | None = None,
+                dropout_seeds: torch.Tensor | None = None) -> torch.Tensor:
+        """frame_is_image: ``[B, T]`` or ``[T]`` bool marking appended independent images;
+        dropout_seeds: ``[B]`` integers fixing each example's dropout masks (training)."""
         self.check_input(z_t, logsnr)
         b, c, t, height, width = z_t.shape
         allowed = None
         if frame_is_image is not None:
             self.check_frame_mask(frame_is_image, b, t)
             allowed = temporal_mask(frame_is_image.to(torch.bool).expand(b, t))
-        ctx = FrameContext(frames=t, allowed=allowed, positions=positions)
+        ctx = FrameContext(frames=t, allowed=allowed, positions=positions,
+                           dropout_seeds=dropout_seeds)
         emb = self.embed(logsnr, cond)
         # Frames folded into the batch, channels-last memory (faster oneDNN convolutions on CPU).
         h = z_t.permute(0, 2, 3, 4, 1).reshape(b * t, height, width, c).permute(0, 3, 1, 2)
