@@ -58,7 +58,7 @@ CONDITIONINGS: dict[str, ConditioningEntry] = {e.name: e for e in (
     ConditioningEntry("reconstruction", "reconstruction guidance (eq. 7)", uses_w_r=True),
 )}
 
-PRECISIONS = ("fp32", "fp64")  # the dtype the sampler runs in
+PRECISIONS = ("fp32", "fp64", "bf16")  # the dtype the sampler runs in; bf16: see generate.py
 
 
 def sampler_function(name: str) -> Callable:
