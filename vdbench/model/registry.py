@@ -59,6 +59,10 @@ CONDITIONINGS: dict[str, ConditioningEntry] = {e.name: e for e in (
 )}
 
 PRECISIONS = ("fp32", "fp64", "bf16")  # the dtype the sampler runs in; bf16: see generate.py
+TRAIN_PRECISIONS = ("fp32", "bf16")  # bf16: autocast; weights, gradients, AdamW state stay fp32
+# Sharding over data-parallel devices: none replicates; grad shards gradients and optimizer state
+# (ZeRO-2); full also shards the weights and the EMA (FSDP full sharding).
+SHARD_MODES = ("none", "grad", "full")
 
 
 def sampler_function(name: str) -> Callable:
