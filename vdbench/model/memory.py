@@ -152,9 +152,13 @@ def train_frames(config: ModelConfig) -> int:
     return config.video.frames + config.train.image_frames
 
 
-def small_shapes(config: ModelConfig) -> list[tuple[int, int, int, int]]:
+def small_shapes(config: ModelConfig, checkpoint: bool = False) -> list[tuple[int, int, int, int]]:
     """(B, T, H, W) to measure: batch 1 and 2, half and all of the training frames, a quarter
-    and half of the resolution (the lowest U-Net level keeps at least one pixel)."""
+    and half of the resolution (the lowest U-Net level keeps at least one pixel).
+
+    With checkpointing the peak is one stage's recomputation on top of the stage inputs, and
+    which stage that is changes between low and full resolution: measured there at half and
+    full resolution instead (still batch 1–2)."""
     factor = 2 ** (len(config.unet.channel_mults) - 1)
     v = config.video
 
@@ -163,7 +167,8 @@ def small_shapes(config: ModelConfig) -> list[tuple[int, int, int, int]]:
 
     frames = train_frames(config)
     t1, t2 = max(1, frames // 2), frames
-    (h0, w0), (h1, w1) = [(part(v.height, d), part(v.width, d)) for d in (4, 2)]
+    divisors = (2, 1) if checkpoint else (4, 2)
+    (h0, w0), (h1, w1) = [(part(v.height, d), part(v.width, d)) for d in divisors]
     return [(1, t1, h0, w0), (1, t2, h0, w0), (2, t1, h0, w0), (1, t1, h1, w1), (1, t2, h1, w1)]
 
 
@@ -171,7 +176,7 @@ def fit_activations(config: ModelConfig, *, precision: str = "fp32", checkpoint:
                     fake: bool = True) -> ActivationModel:
     """Measure on :func:`small_shapes` and fit the model by least squares."""
     points = []
-    for b, t, h, w in small_shapes(config):
+    for b, t, h, w in small_shapes(config, checkpoint):
         points.append((b, t, h, w, measure_activations(
             config, b, t, h, w, precision=precision, checkpoint=checkpoint, fake=fake)))
     design = np.array([_basis(b, t, h * w) for b, t, h, w, _ in points])
