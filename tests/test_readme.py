@@ -60,7 +60,8 @@ SHRINK = {"--steps": 2, "-n": 2, "--num-samples": 2, "--splits": 2,
           "--nproc-per-node": 2}  # option: at most this value
 COUNTS = {"--batch-size": "2", "--steps": "2"}  # + 2 samples over at most 2 clips
 SLOW = (r"^make demo\b",  # minutes
-        r"^vdbench fid .*--network c3d")  # two SVDs of 4096×4096: a minute on one core
+        r"^vdbench fid .*--network c3d",  # two SVDs of 4096×4096: a minute on one core
+        r"^vdbench model plan (bair|kinetics600)")  # five traced steps of a paper preset
 MAX_NOT_RUN = 3
 NAMES = {  # the snippets' free names
     "real_uint8_videos": lambda: random_videos(3, 10, 32, 32, seed=11),

@@ -13,6 +13,7 @@ import numpy as np
 from vdbench.engine.accumulate import Accumulator
 from vdbench.metrics.feature_stats import FeatureStats, merge_plans
 from vdbench.metrics.networks import Array, get_network, network_arrays
+from vdbench.metrics.precision import exact_float32, metric_precision
 from vdbench.metrics.registry import Metric, get_metric
 from vdbench.metrics.errors import InputError
 from vdbench.protocols.base import Protocol
@@ -48,6 +49,7 @@ class FeatureSet:
             if given is not None and family not in used:
                 raise InputError(f"--{family}-weights: no metric of protocol {protocol.name} "
                                  f"({', '.join(protocol.metrics)}) uses the {family} network")
+        exact_float32()  # also for an extractor given from outside the registry
         self.extractors = {}
         for name in sorted({a.network for a in self.arrays.values()}):
             network = get_network(name)
@@ -68,7 +70,8 @@ class FeatureSet:
                    "preprocessing": getattr(e, "preprocessing", ""),
                    "weights_sha256": getattr(e, "weights_sha256", None)}
             for name, e in self.extractors.items()},
-            "feature_arrays": sorted(self.plan)}
+            "feature_arrays": sorted(self.plan),
+            "metric_precision": metric_precision()}
 
     def __call__(self, videos: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}

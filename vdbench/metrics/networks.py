@@ -55,8 +55,14 @@ class FeatureNetwork:
     fetch: str = ""  # "module:callable"(force=) that puts the weights into the cache
 
     def make(self, device: str = "cpu", weights: Optional[str] = None):
-        """The extractor, with its weights loaded (fetched into the cache on first use)."""
-        return _resolve(self.factory)(device=device, weights=weights, **dict(self.options))
+        """The extractor, with its weights loaded (fetched into the cache on first use), in
+        float32 with TF32 off (vdbench.metrics.precision)."""
+        from vdbench.metrics.precision import check_float32, exact_float32
+
+        exact_float32()
+        extractor = _resolve(self.factory)(device=device, weights=weights, **dict(self.options))
+        check_float32(extractor, self.name)
+        return extractor
 
     @property
     def network_label(self) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
@@ -76,9 +76,35 @@ def checkpoint_defaults(sampling, cond: str) -> dict:
 
 
 def torch_dtype(settings: SamplingSettings):
+    """The sampler's arithmetic dtype. With bf16 the sampler state stays float32 and only the
+    network runs in bfloat16 autocast (:class:`Bf16Autocast`)."""
     import torch
 
-    return {"fp32": torch.float32, "fp64": torch.float64}[settings.precision]
+    return {"fp32": torch.float32, "fp64": torch.float64,
+            "bf16": torch.float32}[settings.precision]
+
+
+class Bf16Autocast:
+    """A denoiser whose network runs under bfloat16 autocast; x̂ comes back as float32.
+
+    Autocast keeps the fp32 weights and runs matmuls and convolutions in bfloat16; the sampler
+    updates (eqs. 4, 5) and the final quantisation see float32 tensors only.
+    """
+
+    def __init__(self, denoiser: Denoiser):
+        self.denoiser = denoiser
+
+    def __call__(self, z_t, logsnr, cond: Any = None):
+        import torch
+
+        with torch.autocast(device_type=z_t.device.type, dtype=torch.bfloat16):
+            out = self.denoiser(z_t, logsnr, cond)
+        return out.to(torch.float32)
+
+
+def with_precision(denoiser: Denoiser, settings: SamplingSettings) -> Denoiser:
+    """The denoiser as ``settings.precision`` asks: wrapped in bf16 autocast, else as is."""
+    return Bf16Autocast(denoiser) if settings.precision == "bf16" else denoiser
 
 
 @dataclass(frozen=True)
@@ -215,7 +241,7 @@ def generate(denoiser, shape, req: SampleRequest, *, context=None, lowres=None, 
     import torch
 
     dtype = torch_dtype(req.settings)
-    denoiser = guided(denoiser, req.settings, cond)
+    denoiser = guided(with_precision(denoiser, req.settings), req.settings, cond)
 
     from vdbench.model.conditioning import check_video, fill_video
 

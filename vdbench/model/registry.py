@@ -58,9 +58,11 @@ CONDITIONINGS: dict[str, ConditioningEntry] = {e.name: e for e in (
     ConditioningEntry("reconstruction", "reconstruction guidance (eq. 7)", uses_w_r=True),
 )}
 
-PRECISIONS = ("fp32", "fp64")  # the dtype the sampler runs in
-TRAIN_PRECISIONS = ("fp32", "bf16")  # training: bf16 = forward under bfloat16 autocast
-SHARD_MODES = ("none", "grad", "full")  # training under torchrun: DDP, FSDP ZeRO-2, ZeRO-3
+PRECISIONS = ("fp32", "fp64", "bf16")  # the dtype the sampler runs in; bf16: see generate.py
+TRAIN_PRECISIONS = ("fp32", "bf16")  # bf16: autocast; weights, gradients, AdamW state stay fp32
+# Sharding over data-parallel devices: none replicates; grad shards gradients and optimizer state
+# (ZeRO-2); full also shards the weights and the EMA (FSDP full sharding).
+SHARD_MODES = ("none", "grad", "full")
 
 
 def sampler_function(name: str) -> Callable:

@@ -46,7 +46,8 @@ class SamplingSettings:
     context_frames: Optional[int] = _opt("--context-frames", "Frames of context per "
                                          "autoregressive extension block [window // 2].", None)
     precision: str = _opt("--precision", "Floating-point precision of sampling: "
-                          + ", ".join(PRECISIONS) + ".", "fp32")
+                          + ", ".join(PRECISIONS) + " (bf16: the network in bfloat16 autocast, "
+                          "the sampler and the samples in float32).", "fp32")
 
     def __post_init__(self) -> None:
         _choice("sampler", self.sampler, SAMPLERS)
