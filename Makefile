@@ -10,7 +10,7 @@ STAMP := $(VENV)/.vdbench-installed
 DEMO_OUT ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-fvd test test-slow lint install clean-venv
+.PHONY: demo demo-fvd test test-slow test-slow-readme lint install clean-venv
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+# The README's slow example blocks alone (`make demo` and the UCF101 / text-to-video examples).
+test-slow-readme: $(STAMP)
+	$(PY) -m pytest -m slow -n 2 -k test_readme_block_runs $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check vdbench tests

@@ -35,6 +35,7 @@ def assert_one_error(res, fragment: str, code: int = 2, leftovers=()):
     line = lines[0][lines[0].index("error:"):]
     assert line.startswith("error: ") and fragment in line, line
     assert "Traceback" not in res.output
+    assert not [x for x in res.output.splitlines() if x.lstrip().startswith('File "')], res.output
     assert line in res.stderr
     for path in leftovers:
         path = Path(path)

@@ -12,6 +12,7 @@ from vdbench.metrics.c3d import C3DFeatures
 from vdbench.metrics.frechet import GaussianStats
 from vdbench.metrics.inception_score import inception_score
 from tests.test_c3d import _random_release
+from tests.test_cli_errors import assert_one_error
 from tests.videos import random_videos
 from vdbench.cli import main
 
@@ -58,7 +59,7 @@ def test_c3d_stats_features_and_is_agree_with_the_library(tmp_path, c3d_dir, cli
         assert "c3d" in str(s["meta_network"]) and int(s["meta_is_splits"]) == 1
     # the statistics are refused for another network, before any weights are needed
     res = run("fid", stats, real, "--network", "inception")
-    assert res.exit_code == 2 and "statistics of network" in res.output
+    assert_one_error(res, "statistics of network")
     # logits written by `features --logits` score like the library
     logits = tmp_path / "logits.npy"
     res = run("features", "c3d", gen, "--weights", c3d_dir, "--logits", "-o", logits)
@@ -106,17 +107,15 @@ def test_c3d_needs_16_frames(tmp_path, c3d_dir):
     short = tmp_path / "short.npy"
     np.save(short, random_videos(2, 10, 32, 32, seed=3))
     res = run("is", short, "--network", "c3d", "--weights", c3d_dir)
-    assert res.exit_code == 2 and "exactly 16 frames" in res.output
-    assert [line for line in res.output.splitlines() if "error" in line] == [
-        res.output[res.output.index("error:"):].strip()]
+    assert_one_error(res, "exactly 16 frames")
 
 
 def test_stats_of_a_dataset_needs_its_folder(tmp_path):
     out = tmp_path / "ucf.npz"
     res = run("stats", "ucf101", "--network", "c3d", "-o", out)
-    assert res.exit_code == 2 and "--data-dir" in res.output and not out.exists()
+    assert_one_error(res, "--data-dir", leftovers=[out])
     res = run("stats", "ucf101", "--data-dir", tmp_path, "--network", "c3d", "-o", out)
-    assert res.exit_code == 2 and "ucfTrainTestlist" in res.output and not out.exists()
+    assert_one_error(res, "ucfTrainTestlist", leftovers=[out])
 
 
 def test_weights_fetch_offline_says_what_to_put_where(tmp_path, monkeypatch):
@@ -128,10 +127,9 @@ def test_weights_fetch_offline_says_what_to_put_where(tmp_path, monkeypatch):
 
     monkeypatch.setattr(c3d_weights, "download", offline)
     res = run("weights", "fetch", "c3d")
-    assert res.exit_code == 2
-    for text in (c3d_weights.MODEL_FILE, c3d_weights.MEAN_FILE, str(tmp_path / "weights" / "c3d"),
-                 c3d_weights.RELEASE):
-        assert text in res.output
+    line = assert_one_error(res, c3d_weights.MODEL_FILE)
+    for text in (c3d_weights.MEAN_FILE, str(tmp_path / "weights" / "c3d"), c3d_weights.RELEASE):
+        assert text in line
 
 
 def test_stats_then_fid_with_defaults_agree(tmp_path, clips, c3d_dir, i3d_weights):
@@ -145,12 +143,12 @@ def test_stats_then_fid_with_defaults_agree(tmp_path, clips, c3d_dir, i3d_weight
     assert out["network"] == fvd["network"]
     # an explicit --network keeps its meaning: those statistics are refused
     res = run("fid", tmp_path / "real.npz", gen, "--network", "c3d", "--weights", c3d_dir)
-    assert res.exit_code == 2 and "statistics of network" in res.output
+    assert_one_error(res, "statistics of network")
     # two statistics files of different networks cannot be compared
     assert run("stats", gen, "--network", "c3d", "--weights", c3d_dir,
                "-o", tmp_path / "gen_c3d.npz").exit_code == 0
     res = run("fid", tmp_path / "real.npz", tmp_path / "gen_c3d.npz")
-    assert res.exit_code == 2 and "statistics of different networks" in res.output
+    assert_one_error(res, "statistics of different networks")
     assert "default: the network a statistics file" in run("fid", "--help").output
 
 

@@ -29,10 +29,6 @@ def _finished(out: Path) -> int:
     return sum(1 for p in (out / "cache").rglob("chunk-*.json"))
 
 
-def _writing(out: Path) -> bool:
-    return any((out / "cache").rglob(".chunk-*.tmp"))
-
-
 def _run_until(out: Path, condition, sig=signal.SIGKILL, timeout=120, prelude: str = ""
                ) -> subprocess.Popen:
     """Start a resumed run and send ``sig`` as soon as ``condition(out)`` holds."""
@@ -62,10 +58,16 @@ def test_sigkill_at_many_points_then_resume_gives_the_uninterrupted_result(tmp_p
         proc = _run_until(out, lambda o, t=target: _finished(o) >= t)
         killed += proc.returncode == -signal.SIGKILL
         assert not records(out), "a killed run must not leave a result record"
-    # ... and one in the middle of writing a chunk file (half of it in the temp file).
-    proc = _run_until(out, _writing, prelude="tests.slow_writes")
-    assert proc.returncode == -signal.SIGKILL
+    # ... and one in the middle of the real writer's write of a chunk file: the kernel kills
+    # the run (SIGXFSZ) when the file it writes reaches 30,000 bytes (a chunk's npz is ~51 KB).
+    proc = _run_until(out, lambda o: False, prelude="tests.fsize_limit")
+    assert proc.returncode == -signal.SIGXFSZ, proc.returncode
     killed += 1
+    partial = [p for p in (out / "cache").rglob(".chunk-*.tmp")]
+    assert [p.stat().st_size for p in partial] == [30000], partial
+    for visible in (out / "cache").rglob("chunk-*.npz"):  # nothing partial under a final name
+        with np.load(visible) as z:  # every member whole (zip checks each one's CRC)
+            assert "__chunk__" in z.files and all(z[k].size for k in z.files), visible
     assert killed >= 5, "the runs finished before they could be killed"
     assert _finished(out) < TOTAL_CHUNKS
     res = run_vdbench(*ARGS, "--out", out, "--resume")
@@ -82,19 +84,25 @@ def test_corrupted_chunks_are_detected_and_regenerated(tmp_path, reference):
     for p in out.glob("*.json"):
         p.unlink()
     chunks = sorted((out / "cache").glob("shapes-custom-noise-*/chunk-*.npz"))
-    truncated, altered = chunks[1], chunks[4]
+    truncated, altered, readable = chunks[1], chunks[4], chunks[6]
     truncated.write_bytes(truncated.read_bytes()[:100])
     data = bytearray(altered.read_bytes())
     data[len(data) // 2] ^= 0xFF
     altered.write_bytes(bytes(data))
     (altered.parent / f".{altered.name}.abc.tmp").write_bytes(b"half a write")
+    # A readable corruption zip cannot see: a valid npz, same members and identity, other values.
+    with np.load(readable) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["i3d"] = arrays["i3d"] + np.float32(1.0)
+    np.savez(readable, **arrays)
     res = run_vdbench(*ARGS, "--out", out, "--resume")
     assert res.returncode == 0, res.stderr[-2000:]
-    assert truncated.name in res.stderr and altered.name in res.stderr
-    assert "checksum" in res.stderr
+    for name in (truncated.name, altered.name, readable.name):
+        assert name in res.stderr, (name, res.stderr[-2000:])
+    assert f"{readable.name}: truncated or corrupted (checksum mismatch)" in res.stderr
     (record,) = records(out)
     _same_result(record, reference)
-    assert record["timing"]["chunks_cached"] == 8 - 2
+    assert record["timing"]["chunks_cached"] == 8 - 3
     assert record["timing"]["real_chunks_cached"] == 4
     assert not list(altered.parent.glob("*.tmp"))
 

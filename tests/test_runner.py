@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from vdbench.protocols.datasets.shapes import ShapesDataset
 from tests.helpers_run import tiny_checkpoint
+from tests.record_check import check_record, chunk_rows
 from vdbench.cli import main
 
 COUNTS = ["--preset", "quick", "--clips", "3", "--samples-per-clip", "2", "--batch-size", "3"]
@@ -24,7 +25,7 @@ def _records(folder: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
 
 
-def test_run_writes_a_complete_record(checkpoint, tmp_path, i3d_weights):
+def test_run_writes_a_complete_record(checkpoint, tmp_path, i3d_extractor):
     res = CliRunner().invoke(main, ["run", "shapes", "--checkpoint", str(checkpoint),
                                     "--out", str(tmp_path), *SMALL])
     assert res.exit_code == 0, res.output
@@ -36,6 +37,11 @@ def test_run_writes_a_complete_record(checkpoint, tmp_path, i3d_weights):
     assert np.isfinite(m["fvd"]) and m["fvd"] > 0
     assert 0 <= m["context_consistency"] <= 1 and m["context_consistency_real"] > 0.5
     assert set(m) >= {"fvd_per_draw_mean", "fvd_per_draw_std"}
+    # each value is the one computed from the cached features (a swap or misassignment fails),
+    # and the cached features are those of the cached samples
+    check_record(rec)
+    gen, _ = chunk_rows(Path(rec["cache"]["folder"]))
+    np.testing.assert_allclose(gen["i3d"], i3d_extractor(gen["videos"]), rtol=1e-4, atol=1e-4)
     assert len(rec["model"]["sha256"]) == 64 and rec["sampler"]["steps"] == 2
     assert rec["environment"]["packages"]["torch"]
     assert rec["timing"]["generation_s"] > 0

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from tests.record_check import check_record
 from tests.test_cli_scores import c3d_dir  # noqa: F401  (random C3D release files)
 from tests.test_datasets_bair import bair_videos, write_bair
 from vdbench.cli import main
@@ -38,6 +39,7 @@ def test_run_bair_from_tfrecords(bair_and_model, tmp_path, i3d_weights):
     rec = json.loads(path.read_text())
     assert rec["counts"]["real"] == 3 and rec["counts"]["generated"] == 6
     assert np.isfinite(rec["metrics"]["fvd"]) and "fvd_per_draw_mean" in rec["metrics"]
+    check_record(rec)
     assert rec["protocol"]["context_frames"] == 1 and rec["protocol"]["frames"] == 16
 
 
@@ -74,6 +76,7 @@ def test_run_kinetics600_from_clip_folder(bair_and_model, kinetics, tmp_path,  #
     assert 1.0 <= m["is_i3d"] <= 2.0 + 1e-9  # two samples: IS is at most the sample count
     assert 1.0 <= m["is_i3d_real"] <= 2.0 + 1e-9
     assert "is_i3d_10splits" not in m  # fewer samples than splits
+    check_record(rec)  # every value, IS and IS_real included, recomputed from the features
 
 
 def test_run_ucf101_from_avi_tree(bair_and_model, ucf_tree, tmp_path, c3d_dir):  # noqa: F811
@@ -87,6 +90,7 @@ def test_run_ucf101_from_avi_tree(bair_and_model, ucf_tree, tmp_path, c3d_dir): 
     m = rec["metrics"]
     assert np.isfinite(m["fid_c3d"]) and 1.0 <= m["is_c3d"] <= 2.0 + 1e-9
     assert "fvd" not in m and "c3d" in rec["feature_networks"]
+    check_record(rec)
 
 
 def test_ucf101_without_c3d_weights_fails_before_work(bair_and_model, ucf_tree, tmp_path,  # noqa: F811
@@ -161,3 +165,4 @@ def test_ucf101_tgan2_scores_each_set_alone(ucf_tree, tmp_path, c3d_dir):  # noq
     assert m["is_c3d_per_draw_mean"] == pytest.approx(np.mean(scores), rel=1e-5)
     assert m["is_c3d_per_draw_std"] == pytest.approx(np.std(scores), rel=1e-3, abs=1e-6)
     assert set(m) == {"is_c3d_per_draw_mean", "is_c3d_per_draw_std"}
+    check_record(rec)

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.helpers_run import records
+from tests.record_check import check_record
 from tests.videos import random_videos, write_video
 from vdbench.cli import main
 
@@ -61,6 +62,7 @@ def test_text2video_runs_with_captions_and_two_references(captioned, tmp_path, i
     assert m["fid_avg"] != m["fid_first"]
     assert set(rec["feature_networks"]) == {"i3d", "inception_avg", "inception_first"}
     assert rec["counts"]["generated"] == 2
+    check_record(rec)  # FVD/FID against both references, IS and IS_real, all recomputed
 
 
 def test_metrics_subset_and_missing_inception_weights(captioned, tmp_path, i3d_weights,
@@ -83,6 +85,7 @@ def test_metrics_subset_and_missing_inception_weights(captioned, tmp_path, i3d_w
     assert res.exit_code == 0, res.output
     (rec,) = records(tmp_path / "fvd")
     assert set(rec["metrics"]) == {"fvd", "fvd_train"} and rec["protocol"]["metrics"] == ["fvd"]
+    check_record(rec)
     res = CliRunner().invoke(main, [*args, "--metrics", "fid_c3d", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "text2video computes fvd, fid_avg" in res.output
 
