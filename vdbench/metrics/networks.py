@@ -198,3 +198,11 @@ register_network(FeatureNetwork(
     "vdbench.metrics.inception:InceptionFeatures", "vdbench.metrics.inception:network_name",
     options=(("frames", "first"),), frame_mode="first",
     fetch="vdbench.metrics.inception_weights:fetch_inception_weights"))
+register_network(FeatureNetwork(
+    "psnr", "psnr", "prediction protocols: PSNR of each generated frame vs the ground truth",
+    "vdbench.metrics.prediction:PSNRScore", "vdbench.metrics.prediction:PSNR_LABEL",
+    paired=True))
+register_network(FeatureNetwork(
+    "ssim", "ssim", "prediction protocols: SSIM of each generated frame vs the ground truth",
+    "vdbench.metrics.prediction:SSIMScore", "vdbench.metrics.prediction:SSIM_LABEL",
+    paired=True))
