@@ -59,7 +59,8 @@ def kvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
 
     The unbiased MMD² of the I3D logits (as for FVD) under the kernel (xᵀy/d + 1)³, averaged
     over 100 seeded subsets of min(N, 1000) videos per side, ± its std over the subsets. Each
-    side is a .npy/.npz uint8 array [N,T,H,W,3], a video file or folder of videos, or an [N, D]
+    side is a .npy/.npz uint8 array [N,T,H,W,3], a video file or folder of videos, a folder or
+    .zip of per-video frame folders, or an [N, D]
     float .npy of features (`vdbench features`); not a statistics file (means and covariances
     do not determine it).
     """
@@ -153,7 +154,8 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
           network, frame_mode, weights, data_dir, split, clips, seed, is_splits, stats_format):
     """Write reference statistics (count, sum, sum of outer products) of INPUT's videos.
 
-    INPUT is a video array/file/folder, or with --data-dir a dataset name, e.g.
+    INPUT is a video array/file/folder, a folder or .zip of per-video frame folders, or with
+    --data-dir a dataset name, e.g.
     `vdbench stats ucf101 --data-dir DIR --network c3d -o ucf101_c3d.npz`. The real data's
     Inception Score (of the same network's logits) is stored beside the statistics and printed.
     The file records its network: `vdbench fid` without --network then uses the same one.
