@@ -380,7 +380,12 @@ def check_stats(argv, output, ws, before):
     from vdbench.metrics.frechet import GaussianStats
 
     path = outputs(argv)[0]
-    assert GaussianStats.load(path).count >= 2
+    stats = GaussianStats.load(path)
+    if "mu-sigma" in argv:  # `--format mu-sigma`: pytorch-fid's keys, no count
+        with np.load(path) as f:
+            assert f["mu"].shape == (stats.dim,) and f["sigma"].shape == (stats.dim, stats.dim)
+    else:
+        assert stats.count >= 2
     with np.load(path) as f:
         assert "meta_is_mean" in f.files  # "stores the Inception Score ... and prints it"
     assert "IS" in output or "Inception Score" in output

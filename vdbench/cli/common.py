@@ -104,3 +104,8 @@ def network_options(default: Optional[str] = "i3d", default_help: str = ""):
         return fn
 
     return decorate
+
+
+def count_text(stats) -> str:
+    """How many videos a side's statistics hold, for a result line (mu/sigma files: unknown)."""
+    return f"{stats.count} videos" if stats.count else "videos of unknown count (mu/sigma)"

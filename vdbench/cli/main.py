@@ -90,3 +90,7 @@ from vdbench.cli.run import compare, run  # noqa: E402
 
 main.add_command(run)
 main.add_command(compare)
+
+from vdbench.cli.doctor import doctor  # noqa: E402
+
+main.add_command(doctor)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from vdbench.cli.common import SEED, input_options, network_options, set_threads
+from vdbench.cli.common import SEED, count_text, input_options, network_options, set_threads
 from vdbench.metrics.networks import families, frame_modes
 from vdbench.protocols.datasets import DATASETS, READERS
 
@@ -21,8 +21,9 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
     """Fréchet Video Distance between REAL and GENERATED.
 
     Each side is a .npy/.npz uint8 array [N,T,H,W,3], a video file or folder of videos
-    (mp4/avi/gif/webm), a statistics .npz written by `vdbench stats`, or the [N, 400] float .npy
-    of `vdbench features i3d`.
+    (mp4/avi/gif/webm), a folder or .zip of per-video frame folders (png/jpg), a statistics .npz
+    written by `vdbench stats` (or mu/sigma of pytorch-fid/clean-fid), or the [N, 400] float
+    .npy of `vdbench features i3d`.
     """
     from vdbench.engine.streaming import frechet_between
     from vdbench.metrics.fvd import PREPROCESSING
@@ -35,14 +36,15 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
         real, generated, net, lambda: net.make(device), batch_size=batch_size, frames=frames,
         clips_per_video=clips_per_video, value_range=value_range)
     result = {"fvd": value, "real": str(real), "generated": str(generated),
-              "n_real": a.count, "n_generated": b.count, "network": net.network_label,
+              "n_real": a.count or None, "n_generated": b.count or None,
+              "network": net.network_label,
               "preprocessing": PREPROCESSING,
               "weights_sha256": getattr(extractor, "weights_sha256", None),
               "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
-        click.echo(f"FVD {value:.4f}  (real: {a.count} videos, generated: {b.count} videos)")
+        click.echo(f"FVD {value:.4f}  (real: {count_text(a)}, generated: {count_text(b)})")
 
 
 @click.command()
@@ -57,7 +59,8 @@ def kvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
 
     The unbiased MMD² of the I3D logits (as for FVD) under the kernel (xᵀy/d + 1)³, averaged
     over 100 seeded subsets of min(N, 1000) videos per side, ± its std over the subsets. Each
-    side is a .npy/.npz uint8 array [N,T,H,W,3], a video file or folder of videos, or an [N, D]
+    side is a .npy/.npz uint8 array [N,T,H,W,3], a video file or folder of videos, a folder or
+    .zip of per-video frame folders, or an [N, D]
     float .npy of features (`vdbench features`); not a statistics file (means and covariances
     do not determine it).
     """
@@ -142,11 +145,17 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
               help="Picks the clips and their windows (--data-dir).")
 @click.option("--is-splits", default=1, show_default=True, type=click.IntRange(min=1),
               help="Splits of the real-data Inception Score stored with the statistics.")
+@click.option("--format", "stats_format", default="vdbench", show_default=True,
+              type=click.Choice(["vdbench", "mu-sigma"]),
+              help="vdbench: count, sum, sum of outer products (mergeable); mu-sigma: the mean "
+                   "and unbiased covariance .npz of pytorch-fid and clean-fid (no count: not "
+                   "mergeable).")
 def stats(input_path, output, batch_size, threads, device, frames, clips_per_video, value_range,
-          network, frame_mode, weights, data_dir, split, clips, seed, is_splits):
+          network, frame_mode, weights, data_dir, split, clips, seed, is_splits, stats_format):
     """Write reference statistics (count, sum, sum of outer products) of INPUT's videos.
 
-    INPUT is a video array/file/folder, or with --data-dir a dataset name, e.g.
+    INPUT is a video array/file/folder, a folder or .zip of per-video frame folders, or with
+    --data-dir a dataset name, e.g.
     `vdbench stats ucf101 --data-dir DIR --network c3d -o ucf101_c3d.npz`. The real data's
     Inception Score (of the same network's logits) is stored beside the statistics and printed.
     The file records its network: `vdbench fid` without --network then uses the same one.
@@ -176,8 +185,14 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
     s = stream_stats(source, extractor, net.name, merge_plans(fd.needs(), score.needs()),
                      batch_size, value_range, desc=_Path(input_path).name)
     is_mean, is_std = score.score(s, is_splits)
-    s.stats(fd.array.key).save(output, source=str(input_path), is_mean=is_mean, is_std=is_std,
-                               is_splits=is_splits, **stats_meta(extractor))
+    meta = dict(source=str(input_path), is_mean=is_mean, is_std=is_std, is_splits=is_splits,
+                **stats_meta(extractor))
+    if stats_format == "mu-sigma":
+        from vdbench.metrics.frechet import save_mu_sigma
+
+        save_mu_sigma(output, s.stats(fd.array.key), **meta)
+    else:
+        s.stats(fd.array.key).save(output, **meta)
     click.echo(f"wrote {output}: {network} statistics of {s.count} videos; real-data IS "
                f"{is_mean:.4f} ± {is_std:.4f} ({is_splits} split(s))")
 

@@ -98,6 +98,7 @@ def _prepare(protocol_name: str, kw: dict):
                                                                     kw["samples_per_clip"])
     if kw["metric_names"]:
         chosen = tuple(m.strip() for m in kw["metric_names"].split(",") if m.strip())
+        protocol.check_conditional_metrics(chosen)
         offered = protocol.computable_metrics()
         unknown = [m for m in chosen if m not in offered]
         if unknown or not chosen:

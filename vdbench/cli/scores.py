@@ -6,7 +6,7 @@ import json
 
 import click
 
-from vdbench.cli.common import input_options, network_options, set_threads
+from vdbench.cli.common import count_text, input_options, network_options, set_threads
 
 FID_DEFAULT = "c3d"
 
@@ -24,8 +24,9 @@ def fid(real, generated, batch_size, threads, device, frames, clips_per_video, v
     """Fréchet distance between REAL and GENERATED in a network's feature space.
 
     c3d: UCF101 FID (TGANv2's C3D fc7, 16-frame clips); inception: FID-avg or FID-first
-    (--frame-mode); i3d: the FVD. Each side is videos (.npy/.npz, a video file or folder), a
-    statistics .npz written by `vdbench stats`, or an [N, D] float .npy of the network's
+    (--frame-mode); i3d: the FVD. Each side is videos (.npy/.npz, a video file or folder, a
+    folder or .zip of per-video frame folders), a statistics .npz written by `vdbench stats` (or
+    mu/sigma of pytorch-fid/clean-fid), or an [N, D] float .npy of the network's
     features (`vdbench features`); without --network, a statistics file's own
     network is used, so `vdbench stats` then `vdbench fid` agree.
     """
@@ -39,13 +40,15 @@ def fid(real, generated, batch_size, threads, device, frames, clips_per_video, v
         frames=frames, clips_per_video=clips_per_video, value_range=value_range)
     label = net.network_label
     result = {"fid": value, "metric": name, "network": label, "real": str(real),
-              "generated": str(generated), "n_real": a.count, "n_generated": b.count,
+              "generated": str(generated), "n_real": a.count or None,
+              "n_generated": b.count or None,
               "weights_sha256": getattr(extractor, "weights_sha256", None),
               "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
-        click.echo(f"FID {value:.4f}  [{label}]  (real: {a.count}, generated: {b.count} videos)")
+        click.echo(f"FID {value:.4f}  [{label}]  (real: {count_text(a)}, generated: "
+                   f"{count_text(b)})")
 
 
 @click.command("is")

@@ -37,6 +37,7 @@ class FeatureSet:
 
     def __init__(self, protocol: Protocol, device: str, extractor=None,
                  c3d_weights: Optional[str] = None, inception_weights: Optional[str] = None):
+        protocol.check_conditional_metrics(protocol.metrics)
         self.metrics = protocol_metrics(protocol)
         for metric in self.metrics:
             metric.check(protocol.num_clips, protocol.samples_per_clip)

@@ -24,10 +24,13 @@ log = logging.getLogger(__name__)
 
 
 def is_stats_file(path: str | Path) -> bool:
+    """A statistics .npz: `vdbench stats`'s (count, sum, sum_outer), or the mu/sigma layout
+    of pytorch-fid and clean-fid."""
     path = Path(path)
     if path.suffix != ".npz" or not path.is_file():
         return False
-    return "sum_outer" in npz_keys(path)
+    keys = set(npz_keys(path))
+    return "sum_outer" in keys or {"mu", "sigma"} <= keys
 
 
 def stats_label(path: str | Path) -> Optional[str]:
@@ -42,12 +45,18 @@ def stats_label(path: str | Path) -> Optional[str]:
 
 
 def load_stats(path: str | Path, network: FeatureNetwork) -> FeatureStats:
-    """Saved statistics of ``network``'s features; refuses those of another network."""
+    """Saved statistics of ``network``'s features; refuses those of another network (by the
+    label it records; a mu/sigma file of another program records none: by its dimension)."""
     found = stats_label(path)
-    if found != network.network_label:
+    stats = GaussianStats.load(path)
+    if found != network.network_label and (found is not None or stats.counted):
         raise InputError(f"{path}: meta_network: statistics of network {found!r}, expected "
                          f"{network.network_label!r}")
-    return FeatureStats.of_saved(network.name, GaussianStats.load(path))
+    dim = network.feature_dim
+    if not stats.counted and dim is not None and stats.dim != dim:
+        raise InputError(f"{path}: statistics of dimension {stats.dim}; {network.name} "
+                         f"features have {dim}")
+    return FeatureStats.of_saved(network.name, stats)
 
 
 def iter_batches(source, fn: Callable, batch_size: int, desc: str = "features") -> Iterator:
@@ -123,7 +132,8 @@ def resolve_network(network: Optional[str], frame_mode: str, sides: tuple, defau
     ``sides`` was written with; else ``default``."""
     if network:
         return by_family(network, frame_mode)
-    labels = {str(stats_label(p)) for p in sides if is_stats_file(p)}
+    labels = {str(label) for p in sides if is_stats_file(p)
+              for label in [stats_label(p)] if label is not None}
     if len(labels) > 1:
         raise InputError(f"{', '.join(map(str, sides))}: statistics of different networks "
                          f"({' vs '.join(sorted(labels))})")

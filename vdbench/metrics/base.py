@@ -32,6 +32,8 @@ class Metric(abc.ABC):
     compares: bool = False
     # the protocol option fvd_exclude_context drops the conditioning frames from its input
     excludable_context: bool = False
+    # compares generated frames with the ground-truth continuation: prediction protocols only
+    conditional: bool = False
 
     @abc.abstractmethod
     def needs(self) -> dict[str, Keep]:
@@ -158,6 +160,38 @@ class MeanScore(Metric):
 
     def outputs(self) -> tuple[str, ...]:
         return (self.name, f"{self.name}_real")
+
+
+@dataclass(frozen=True)
+class PredictionScore(Metric):
+    """A per-video score of a generated continuation against the real one (higher is better:
+    PSNR, SSIM; vdbench.metrics.prediction), over a clip's N samples: ``name_best`` the mean
+    over clips of the best sample's score (best-of-N), ``name_mean`` the mean over all clips
+    and samples. The real set is not scored against itself."""
+
+    conditional: bool = True
+
+    def needs(self) -> dict[str, Keep]:
+        return {self.array.key: Keep(rows=True)}
+
+    def compute(self, gen: FeatureStats, real: Optional[FeatureStats]) -> dict[str, float]:
+        return best_and_mean(self.name, gen.draw_rows(self.array.key))
+
+    def outputs(self) -> tuple[str, ...]:
+        return (f"{self.name}_best", f"{self.name}_mean")
+
+    def settings(self) -> dict[str, Any]:
+        from vdbench.metrics.prediction import SETTINGS
+
+        return dict(SETTINGS)
+
+
+def best_and_mean(name: str, draws: list[np.ndarray]) -> dict[str, float]:
+    """Per-draw score rows (draw s: every clip's s-th sample, in clip order) → best-of-N (max
+    over a clip's samples, mean over clips) and mean-of-N (mean over clips and samples)."""
+    scores = np.stack([np.asarray(d, dtype=np.float64).reshape(-1) for d in draws])
+    return {f"{name}_best": float(scores.max(axis=0).mean()),
+            f"{name}_mean": float(scores.mean())}
 
 
 @dataclass(frozen=True)

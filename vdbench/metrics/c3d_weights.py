@@ -49,6 +49,11 @@ def default_dir() -> Path:
     return cache.weights_dir() / "c3d"
 
 
+def cache_files() -> list[Path]:
+    """The weights files in the cache (`vdbench doctor` checks them)."""
+    return [default_dir() / name for name in FILES]
+
+
 def expected_shapes() -> dict[str, tuple[int, ...]]:
     """Chainer npz key → shape, e.g. 'conv1a/W': (64, 3, 3, 3, 3), 'fc8/b': (101,)."""
     shapes: dict[str, tuple[int, ...]] = {}

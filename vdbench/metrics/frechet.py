@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from vdbench.util.atomic import atomic_savez
 from vdbench.util.blas import one_blas_thread
-from vdbench.metrics.arrays import read_npz
+from vdbench.metrics.arrays import npz_keys, read_npz
 from vdbench.metrics.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ class GaussianStats:
     ``a + b`` into new statistics.
     """
 
+    # False for statistics known only by mean and covariance (MeanCovStats): no sample count
+    counted: ClassVar[bool] = True
     dim: int
     count: int = 0
     # None until __post_init__ sizes them by dim (a field default cannot depend on another).
@@ -63,6 +66,8 @@ class GaussianStats:
         the sums add) and return ``self``, like ``update``. So ``a.merge(b)`` alone and
         ``merged = a.merge(b)`` both leave the merged statistics in ``a``; ``a + b`` instead
         returns new statistics and leaves both unchanged."""
+        if isinstance(other, MeanCovStats):
+            raise other.refuse("merging")
         if other.dim != self.dim:
             raise InputError(f"cannot merge statistics of dim {other.dim} into dim {self.dim}")
         self.count += other.count
@@ -106,13 +111,85 @@ class GaussianStats:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "GaussianStats":
         """Statistics saved by ``save``, refused (naming the file and the field) unless they
-        could be the moments of some set of feature vectors: see ``check_moments``."""
+        could be the moments of some set of feature vectors: see ``check_moments``; or a
+        ``mu``/``sigma`` .npz (``load_mu_sigma``)."""
+        keys = npz_keys(path)
+        if "sum_outer" not in keys and {"mu", "sigma"} <= set(keys):
+            return load_mu_sigma(path)
         data = read_npz(path, _STATS_KEYS + ("meta_network",))
         missing = [k for k in _STATS_KEYS if k not in data]
         if missing:
             raise InputError(f"{path}: not a statistics file (missing {missing})")
         count, s, so = check_moments(data["count"], data["sum"], data["sum_outer"], str(path))
         return cls(s.shape[0], count, s, so)
+
+
+@dataclass
+class MeanCovStats(GaussianStats):
+    """Gaussian statistics known only by their mean and covariance: the ``mu``/``sigma`` .npz
+    of pytorch-fid and clean-fid (``sigma``: numpy's unbiased ``np.cov``, as ``cov`` above).
+    A Fréchet distance needs no more; merging, adding features or anything that needs the
+    sample count (an interval, a count to report) is refused, naming the file."""
+
+    counted: ClassVar[bool] = False
+    mu: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]
+    sigma: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]
+    source: str = ""
+
+    def __post_init__(self) -> None:  # no sums to size
+        pass
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.mu
+
+    @property
+    def cov(self) -> np.ndarray:
+        return self.sigma
+
+    def refuse(self, what: str) -> InputError:
+        return InputError(f"{self.source}: mu/sigma statistics hold no sample count; {what} "
+                          "needs it (write statistics with `vdbench stats` in its default "
+                          "format: count, sum and sum of outer products)")
+
+    def update(self, features: np.ndarray) -> "GaussianStats":
+        raise self.refuse("adding features")
+
+    def merge(self, other: "GaussianStats") -> "GaussianStats":
+        raise self.refuse("merging")
+
+    def copy(self) -> "GaussianStats":
+        raise self.refuse("copying into mergeable statistics")
+
+
+def save_mu_sigma(path: str | os.PathLike, stats: GaussianStats, **meta: object) -> None:
+    """The ``mu``/``sigma`` .npz of pytorch-fid and clean-fid (float64; ``sigma`` unbiased),
+    with vdbench's ``meta_*`` entries beside them (those readers ignore other keys)."""
+    arrays = {"mu": stats.mean, "sigma": stats.cov}
+    arrays.update({f"meta_{k}": np.array(str(v)) for k, v in meta.items()})
+    atomic_savez(path, **arrays)
+
+
+def load_mu_sigma(path: str | os.PathLike) -> MeanCovStats:
+    """A ``mu``/``sigma`` .npz, refused (naming the file and the field) unless ``mu`` is a
+    finite float vector and ``sigma`` a finite, symmetric, positive semi-definite matrix of
+    its dimension."""
+    where = str(path)
+    data = read_npz(path, ("mu", "sigma"))
+    mu, sigma = data["mu"], data["sigma"]
+    for name, arr in (("mu", mu), ("sigma", sigma)):
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise InputError(f"{where}: {name}: expected a float array, got {arr.dtype}")
+        if not np.all(np.isfinite(arr)):
+            raise InputError(f"{where}: {name}: contains NaN or inf")
+    if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
+        raise InputError(f"{where}: sigma: shape {sigma.shape} does not match mu {mu.shape} "
+                         "(expected mu [D] and sigma [D, D])")
+    mu, sigma = mu.astype(np.float64), sigma.astype(np.float64)
+    if np.abs(sigma - sigma.T).max(initial=0.0) > SYMMETRY_RTOL * np.abs(sigma).max(initial=0):
+        raise InputError(f"{where}: sigma: not symmetric")
+    _check_psd(sigma, float(np.trace(sigma)), where, "sigma")
+    return MeanCovStats(len(mu), mu=mu, sigma=(sigma + sigma.T) / 2, source=where)
 
 
 # Relative tolerances for rounding: symmetry of Σ xxᵀ, and how far below zero an eigenvalue of
@@ -152,7 +229,8 @@ def check_moments(count: np.ndarray, s: np.ndarray, so: np.ndarray,
     return n, s, so
 
 
-def _check_psd(scatter: np.ndarray, scale: float, where: str) -> None:
+def _check_psd(scatter: np.ndarray, scale: float, where: str,
+               fields: str = "count, sum, sum_outer") -> None:
     """Refuse a scatter matrix with an eigenvalue below −PSD_RTOL·Tr(Σ xxᵀ) (rounding in the
     accumulated sums is far smaller). A Cholesky factor of the shifted matrix exists exactly
     when no eigenvalue is below the shift; eigenvalues are computed only to word the error."""
@@ -165,7 +243,7 @@ def _check_psd(scatter: np.ndarray, scale: float, where: str) -> None:
     except np.linalg.LinAlgError:
         pass
     lowest = float(np.linalg.eigvalsh(sym)[0])
-    raise InputError(f"{where}: count, sum, sum_outer: inconsistent (the covariance they imply "
+    raise InputError(f"{where}: {fields}: inconsistent (the covariance they imply "
                      f"is not positive semi-definite: eigenvalue {lowest:.6g})")
 
 
@@ -194,6 +272,8 @@ def frechet_distance(a: GaussianStats, b: GaussianStats, warn: bool = True) -> f
     if a.dim != b.dim:
         raise InputError(f"feature dimensions differ: {a.dim} vs {b.dim}")
     for name, s in (("first", a), ("second", b)):
+        if not s.counted:  # mu/sigma statistics: the count is unknown
+            continue
         if s.count < 2:
             raise InputError(f"the {name} set has {s.count} sample(s); at least 2 are needed")
         if warn and s.count < s.dim:

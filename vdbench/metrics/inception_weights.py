@@ -44,6 +44,11 @@ def weights_path() -> Path:
     return cache.weights_dir() / WEIGHTS_FILE
 
 
+def cache_files() -> list[Path]:
+    """The weights files in the cache (`vdbench doctor` checks them)."""
+    return [weights_path()]
+
+
 def _check_hash(path: Path) -> None:
     """The pinned prefix, then the full sha256 recorded when the cached file was first used (the
     prefix pins 32 bits; the record pins the rest for every later load)."""

@@ -53,6 +53,7 @@ class FeatureNetwork:
     logits_are_features: bool = False  # I3D: the FVD features are the 400 class logits
     paired: bool = False  # scores (videos, real, context_frames) → [B], not videos → [B, D]
     fetch: str = ""  # "module:callable"(force=) that puts the weights into the cache
+    cache_files: str = ""  # "module:callable"() → the weights files in the cache (doctor)
 
     def make(self, device: str = "cpu", weights: Optional[str] = None):
         """The extractor, with its weights loaded (fetched into the cache on first use), in
@@ -178,6 +179,12 @@ def by_label(label: str) -> FeatureNetwork:
     raise InputError(f"statistics of network {label!r}, which no registered network produces")
 
 
+def weights_files(family: str) -> list:
+    """The paths ``family``'s weights have in the cache (`vdbench doctor`); [] if it has none."""
+    network = next((n for n in video_networks() if n.family == family and n.cache_files), None)
+    return list(_resolve(network.cache_files)()) if network else []
+
+
 def fetch_weights(family: str, force: bool = False):
     """Put ``family``'s weights into the cache (`vdbench weights fetch`); returns their path."""
     network = next((n for n in video_networks() if n.family == family and n.fetch), None)
@@ -189,18 +196,30 @@ def fetch_weights(family: str, force: bool = False):
 register_network(FeatureNetwork(
     "i3d", "i3d", "I3D Kinetics-400 logits (FVD; Kinetics IS)", "vdbench.metrics.fvd:I3DFeatures",
     "vdbench.metrics.fvd:NETWORK", logits_are_features=True,
-    fetch="vdbench.metrics.i3d_weights:fetch_i3d_weights"))
+    fetch="vdbench.metrics.i3d_weights:fetch_i3d_weights",
+    cache_files="vdbench.metrics.i3d_weights:cache_files"))
 register_network(FeatureNetwork(
     "c3d", "c3d", "C3D fc7 and UCF101 logits (TGANv2's UCF101 FID/IS)",
     "vdbench.metrics.c3d:C3DFeatures", "vdbench.metrics.c3d:NETWORK",
-    fetch="vdbench.metrics.c3d_weights:fetch_c3d_weights"))
+    fetch="vdbench.metrics.c3d_weights:fetch_c3d_weights",
+    cache_files="vdbench.metrics.c3d_weights:cache_files"))
 register_network(FeatureNetwork(
     "inception_avg", "inception", "Inception pool3 and logits of frames (text-to-video FID/IS)",
     "vdbench.metrics.inception:InceptionFeatures", "vdbench.metrics.inception:network_name",
     options=(("frames", "avg"),), frame_mode="avg",
-    fetch="vdbench.metrics.inception_weights:fetch_inception_weights"))
+    fetch="vdbench.metrics.inception_weights:fetch_inception_weights",
+    cache_files="vdbench.metrics.inception_weights:cache_files"))
 register_network(FeatureNetwork(
     "inception_first", "inception", "Inception pool3 and logits of frames (text-to-video FID/IS)",
     "vdbench.metrics.inception:InceptionFeatures", "vdbench.metrics.inception:network_name",
     options=(("frames", "first"),), frame_mode="first",
-    fetch="vdbench.metrics.inception_weights:fetch_inception_weights"))
+    fetch="vdbench.metrics.inception_weights:fetch_inception_weights",
+    cache_files="vdbench.metrics.inception_weights:cache_files"))
+register_network(FeatureNetwork(
+    "psnr", "psnr", "prediction protocols: PSNR of each generated frame vs the ground truth",
+    "vdbench.metrics.prediction:PSNRScore", "vdbench.metrics.prediction:PSNR_LABEL",
+    paired=True))
+register_network(FeatureNetwork(
+    "ssim", "ssim", "prediction protocols: SSIM of each generated frame vs the ground truth",
+    "vdbench.metrics.prediction:SSIMScore", "vdbench.metrics.prediction:SSIM_LABEL",
+    paired=True))

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Optional
 
 from vdbench.metrics.base import (FrechetDistance, InceptionScore, KernelDistance, MeanScore,
-                                  Metric)
+                                  Metric, PredictionScore)
 from vdbench.metrics.errors import InputError
 from vdbench.metrics.networks import Array, get_network
 
 __all__ = ["METRICS", "FrechetDistance", "InceptionScore", "KernelDistance", "MeanScore",
-           "Metric", "register_metric", "get_metric", "frechet_of", "inception_score_of",
-           "kernel_distance_of", "metric_of_output"]
+           "Metric", "PredictionScore", "register_metric", "get_metric", "frechet_of",
+           "inception_score_of", "kernel_distance_of", "metric_of_output"]
 
 METRICS: dict[str, Metric] = {}
 
@@ -107,3 +107,9 @@ register_metric(InceptionScore(
 register_metric(InceptionScore(
     "is_first", Array("inception_first", logits=True), "IS-first: Inception logits of the "
     "first frame; 1 and 10 splits"))
+register_metric(PredictionScore(
+    "psnr", Array("psnr"), "prediction protocols: PSNR (dB) of the generated frames vs the "
+    "ground truth, mean over frames; best-of-N and mean over a clip's samples"))
+register_metric(PredictionScore(
+    "ssim", Array("ssim"), "prediction protocols: SSIM (11x11 gaussian, sigma 1.5) of the "
+    "generated frames vs the ground truth, mean over frames; best-of-N and mean over samples"))

@@ -98,12 +98,25 @@ class Protocol:
 
     def computable_metrics(self) -> tuple[str, ...]:
         """Its metrics, then every other registered metric that reads a feature network they
-        already run (kvd beside fvd, kid_avg beside fid_avg): what `--metrics` may name."""
+        already run (kvd beside fvd, kid_avg beside fid_avg), and on prediction protocols the
+        prediction metrics (psnr, ssim): what `--metrics` may name."""
         from vdbench.metrics.registry import METRICS
 
         networks = {METRICS[m].array.network for m in self.metrics if m in METRICS}
-        return self.metrics + tuple(name for name, m in METRICS.items()
-                                    if name not in self.metrics and m.array.network in networks)
+        predicts = self.conditional and self.evaluation == "videos"
+        return self.metrics + tuple(
+            name for name, m in METRICS.items() if name not in self.metrics
+            and (m.array.network in networks or (m.conditional and predicts)))
+
+    def check_conditional_metrics(self, names: tuple[str, ...]) -> None:
+        """Refuse prediction metrics (PSNR, SSIM: generated vs ground-truth frames) where the
+        protocol generates from nothing."""
+        from vdbench.metrics.registry import METRICS
+
+        found = [m for m in names if getattr(METRICS.get(m), "conditional", False)]
+        if found and not self.conditional:
+            raise InputError(f"--metrics {','.join(found)}: compares generated frames with the "
+                             f"ground-truth continuation; protocol {self.name} is unconditional")
 
     @property
     def num_samples(self) -> int:

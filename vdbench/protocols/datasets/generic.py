@@ -1,4 +1,5 @@
-"""Generic video sources: a .npy/.npz array [N, T, H, W, 3], a video file, or a folder of them.
+"""Generic video sources: a .npy/.npz array [N, T, H, W, 3], a video file, a folder of them, or
+frame folders (a folder, or a .zip, of per-video frame folders: protocols.datasets.frames).
 
 `open_source` gives the batch streams the metric commands read; `open_videos` gives the same data
 as a `VideoDataset` (random access, seeded selection; see `protocols.datasets.base`).
@@ -19,6 +20,7 @@ import numpy as np
 
 from vdbench.metrics.arrays import npz_keys, read_npy, read_npz
 from vdbench.metrics.errors import InputError
+from vdbench.protocols.datasets import frames as frames_input
 from vdbench.protocols.datasets.base import BatchPixels, VideoDataset, pixels_from_env
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".gif", ".webm", ".mov", ".mkv")
@@ -177,26 +179,33 @@ class VideoFilesSource:
         return len(self.files) * self.clips_per_video
 
     def batches(self, batch_size: int) -> Iterator[np.ndarray]:
-        pending: list[np.ndarray] = []
-        shape, budget = None, BatchPixels()
-        for path in self.files:
-            video = decode_video(path)
-            budget.add(video.size // 3, str(path))  # the clips are views of the whole video
-            clips = cut_clips(video, self.frames, self.clips_per_video, str(path))
-            if shape is None:
-                shape = clips.shape[1:]
-            elif clips.shape[1:] != shape:
-                raise InputError(
-                    f"{path}: clip shape {clips.shape[1:]} differs from {shape} of "
-                    f"{self.files[0]}; all videos of one side must match (set --frames)"
-                )
-            pending.extend(clips)
-            while len(pending) >= batch_size:
-                yield np.stack(pending[:batch_size])
-                pending = pending[batch_size:]
-                budget.held = video.size // 3 if pending else 0
-        if pending:
-            yield np.stack(pending)
+        return batched_clips(((str(p), decode_video(p)) for p in self.files), self.frames,
+                             self.clips_per_video, batch_size)
+
+
+def batched_clips(videos: Iterator[tuple[str, np.ndarray]], frames: Optional[int],
+                  clips_per_video: int, batch_size: int) -> Iterator[np.ndarray]:
+    """Batches of the clips cut from (where, video [T, H, W, 3]) pairs, which must all give
+    clips of one shape (the first video's)."""
+    pending: list[np.ndarray] = []
+    shape, first, budget = None, "", BatchPixels()
+    for where, video in videos:
+        budget.add(video.size // 3, where)  # the clips are views of the whole video
+        clips = cut_clips(video, frames, clips_per_video, where)
+        if shape is None:
+            shape, first = clips.shape[1:], where
+        elif clips.shape[1:] != shape:
+            raise InputError(
+                f"{where}: clip shape {clips.shape[1:]} differs from {shape} of "
+                f"{first}; all videos of one side must match (set --frames)"
+            )
+        pending.extend(clips)
+        while len(pending) >= batch_size:
+            yield np.stack(pending[:batch_size])
+            pending = pending[batch_size:]
+            budget.held = video.size // 3 if pending else 0
+    if pending:
+        yield np.stack(pending)
 
 
 def _load_array(path: Path) -> np.ndarray:
@@ -217,27 +226,58 @@ def _check_array(path: Path, array: np.ndarray) -> None:
         raise InputError(f"{path}: expected uint8 (or float with --value-range), got {array.dtype}")
 
 
+def _open_video_folder(path: Path, frames: Optional[int], clips_per_video: int):
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+    if not files:
+        raise InputError(f"{path}: folder holds no video files ({', '.join(VIDEO_SUFFIXES)}) "
+                         "and no frame folders")
+    return VideoFilesSource(files, frames, clips_per_video)
+
+
+def _open_array(path: Path, frames: Optional[int], clips_per_video: int):
+    array = _load_array(path)
+    _check_array(path, array)
+    if clips_per_video != 1:
+        raise InputError(f"{path}: clips per video applies to video files, not arrays")
+    if frames is not None and array.shape[1] < frames:
+        raise InputError(f"{path}: has {array.shape[1]} frames per video, {frames} requested")
+    return ArraySource(path, array, frames)
+
+
+@dataclass(frozen=True)
+class InputFormat:
+    """One way videos arrive at the metric commands: which paths it takes, and its reader."""
+
+    name: str
+    matches: Callable[[Path], bool]
+    open: Callable[[Path, Optional[int], int], Any]  # (path, frames, clips per video) → source
+
+
+# In order: the first format whose ``matches`` takes the path reads it.
+INPUT_FORMATS = (
+    InputFormat("folder of per-video frame folders (png/jpg)", frames_input.is_frame_folders,
+                frames_input.open_frame_folders),
+    InputFormat("folder of video files", Path.is_dir, _open_video_folder),
+    InputFormat("video file (" + "/".join(s[1:] for s in VIDEO_SUFFIXES) + ")",
+                lambda p: p.suffix.lower() in VIDEO_SUFFIXES, lambda p, f, c: VideoFilesSource(
+                    [p], f, c)),
+    InputFormat(".npy/.npz array [N, T, H, W, 3]", lambda p: p.suffix in (".npy", ".npz"),
+                _open_array),
+    InputFormat(".zip of per-video frame folders", lambda p: p.suffix.lower() == ".zip",
+                frames_input.open_frame_zip),
+)
+
+
 def open_source(path: str | Path, frames: Optional[int] = None, clips_per_video: int = 1):
-    """An array file, a video file or a folder of video files as a clip source."""
+    """Videos in any of ``INPUT_FORMATS`` as a clip source."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-        if not files:
-            raise InputError(f"{path}: folder holds no video files ({', '.join(VIDEO_SUFFIXES)})")
-        return VideoFilesSource(files, frames, clips_per_video)
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        return VideoFilesSource([path], frames, clips_per_video)
-    if path.suffix in (".npy", ".npz"):
-        array = _load_array(path)
-        _check_array(path, array)
-        if clips_per_video != 1:
-            raise InputError(f"{path}: clips per video applies to video files, not arrays")
-        if frames is not None and array.shape[1] < frames:
-            raise InputError(f"{path}: has {array.shape[1]} frames per video, {frames} requested")
-        return ArraySource(path, array, frames)
-    raise InputError(f"{path}: unsupported input; use .npy/.npz, a video file or a folder")
+    for fmt in INPUT_FORMATS:
+        if fmt.matches(path):
+            return fmt.open(path, frames, clips_per_video)
+    raise InputError(f"{path}: unsupported input; use one of: "
+                     f"{'; '.join(f.name for f in INPUT_FORMATS)}")
 
 
 class ArrayVideos(VideoDataset):
@@ -277,4 +317,7 @@ def open_videos(path: str | Path, size: Optional[int] = None, fit: str = "crop"
     from vdbench.protocols.datasets.files import VideoFiles
 
     source = open_source(path)  # validates the path and lists the video files
+    if not isinstance(source, VideoFilesSource):
+        raise InputError(f"{path}: frame folders and archives are read by the metric commands "
+                         "(fvd, kvd, fid, is, features, stats), not as a dataset")
     return VideoFiles(source.files, size, fit)

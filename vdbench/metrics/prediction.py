@@ -1,0 +1,136 @@
+"""Prediction metrics: PSNR and SSIM of each generated frame against the ground-truth frame at
+the same index, as the video-prediction literature reports them on BAIR (1 → 15 frames) and
+Kinetics-600 (5 → 11).
+
+Conventions (recorded with every value, ``SETTINGS``):
+
+- pixels: uint8 / 255, so values lie in [0, 1] and the data range is 1;
+- frames: the generated ones only (those after the conditioning frames); conditioning frames
+  are copies of the ground truth and would inflate both scores;
+- PSNR = 10 · log10(1 / MSE), the MSE over all pixels and the three colour channels of a frame
+  (+inf for an exact frame);
+- SSIM (Wang et al. 2004, "Image quality assessment: from error visibility to structural
+  similarity", eq. 13): an 11 × 11 Gaussian window of σ = 1.5, K1 = 0.01, K2 = 0.03, population
+  (co)variances, averaged over the window positions that lie inside the frame (no padding),
+  computed per RGB channel and averaged over channels;
+- per video: the mean over its generated frames; per clip, over its N samples, the best (the
+  highest per-video mean) and the mean are both reported (vdbench.metrics.base.PredictionScore).
+
+The same values as scikit-image's ``peak_signal_noise_ratio(data_range=1)`` and
+``structural_similarity(data_range=1, channel_axis=-1, gaussian_weights=True, sigma=1.5,
+use_sample_covariance=False)`` (tests/test_prediction_metrics.py checks them to 1e-6).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vdbench.metrics.errors import InputError
+
+WINDOW, SIGMA, K1, K2 = 11, 1.5, 0.01, 0.03
+SETTINGS = {
+    "value_range": "[0, 1] (uint8 / 255); data range 1",
+    "frames": "generated frames only (after the conditioning frames), each against the "
+              "ground-truth frame at the same index",
+    "per_video": "mean over the generated frames",
+    "colour": "RGB; PSNR: MSE over all pixels and channels of a frame; SSIM: per channel, "
+              "mean over channels",
+    "psnr": "10 log10(1 / MSE); +inf for an exact frame",
+    "ssim": f"Wang et al. 2004: {WINDOW}x{WINDOW} gaussian window, sigma {SIGMA}, K1 {K1}, "
+            f"K2 {K2}, population covariances, mean over the valid window positions (no "
+            "padding); equals scikit-image structural_similarity(gaussian_weights=True, "
+            "sigma=1.5, use_sample_covariance=False, data_range=1, channel_axis=-1)",
+    "over_samples": "best: per clip the sample with the highest per-video value, mean over "
+                    "clips; mean: mean over all clips and samples",
+}
+PSNR_LABEL = "PSNR per generated frame vs the ground truth: " + SETTINGS["psnr"]
+SSIM_LABEL = "SSIM per generated frame vs the ground truth: " + SETTINGS["ssim"]
+
+
+def _unit(frames: np.ndarray) -> torch.Tensor:
+    """uint8 [..., H, W, 3] → float64 [..., H, W, 3] in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(frames)).to(torch.float64) / 255.0
+
+
+def psnr_frames(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """uint8 frames [..., H, W, 3] (two of one shape) → PSNR of each frame [...] (dB)."""
+    mse = ((_unit(pred) - _unit(truth)) ** 2).mean(dim=(-3, -2, -1)).numpy()
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(1.0 / mse)
+
+
+def _gaussian() -> torch.Tensor:
+    x = torch.arange(WINDOW, dtype=torch.float64) - (WINDOW - 1) / 2
+    g = torch.exp(-x ** 2 / (2 * SIGMA ** 2))
+    return g / g.sum()
+
+
+def _filter(x: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian mean over each window position inside the frame; x [N, 1, H, W]."""
+    g = _gaussian()
+    x = F.conv2d(x, g.view(1, 1, WINDOW, 1))
+    return F.conv2d(x, g.view(1, 1, 1, WINDOW))
+
+
+def ssim_frames(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """uint8 frames [..., H, W, 3] (two of one shape) → SSIM of each frame [...]."""
+    lead, (h, w, c) = pred.shape[:-3], pred.shape[-3:]
+    if min(h, w) < WINDOW:
+        raise InputError(f"SSIM needs frames of at least {WINDOW}x{WINDOW} pixels, got {h}x{w}")
+    # [..., H, W, C] → [N·C, 1, H, W]: each colour channel is an image of its own
+    x, y = (_unit(a).reshape(-1, h, w, c).permute(0, 3, 1, 2).reshape(-1, 1, h, w)
+            for a in (pred, truth))
+    mx, my = _filter(x), _filter(y)
+    vx = _filter(x * x) - mx * mx
+    vy = _filter(y * y) - my * my
+    cxy = _filter(x * y) - mx * my
+    c1, c2 = K1 ** 2, K2 ** 2  # (K · data range)², data range 1
+    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return s.mean(dim=(1, 2, 3)).reshape(-1, c).mean(dim=1).reshape(lead).numpy()
+
+
+def _generated(videos: np.ndarray, real: np.ndarray, context_frames: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    if real is None or videos.shape != real.shape:
+        raise InputError(f"prediction metrics compare each generated video with its real clip: "
+                         f"got shapes {getattr(videos, 'shape', None)} and "
+                         f"{getattr(real, 'shape', None)}")
+    if not 0 < context_frames < videos.shape[1]:
+        raise InputError(f"prediction metrics need conditioning frames and generated frames; "
+                         f"got {context_frames} of {videos.shape[1]} frames as context")
+    return videos[:, context_frames:], real[:, context_frames:]
+
+
+class _PairedScore:
+    """A paired scorer (vdbench.metrics.networks): one value per generated video, the mean
+    over its generated frames of ``per_frame`` against its real clip. No weights."""
+
+    network = ""
+    preprocessing = "uint8 / 255 (values in [0, 1])"
+
+    def __init__(self, device: str = "cpu", weights=None):
+        del device, weights  # CPU float64 arithmetic; nothing to load
+        self.weights_sha256: dict[str, str] = {}  # known: there are no weights
+
+    def score(self, videos: np.ndarray, real: np.ndarray, context_frames: int) -> np.ndarray:
+        pred, truth = _generated(videos, real, context_frames)
+        return self.per_frame(pred, truth).mean(axis=1)
+
+    def per_frame(self, pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class PSNRScore(_PairedScore):
+    network = PSNR_LABEL
+
+    def per_frame(self, pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        return psnr_frames(pred, truth)
+
+
+class SSIMScore(_PairedScore):
+    network = SSIM_LABEL
+
+    def per_frame(self, pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        return ssim_frames(pred, truth)
