@@ -136,10 +136,12 @@ class FeatureStats:
         """Whether every array kept its rows (a saved statistics file has only sums)."""
         return bool(self.plan) and all(k in self.rows for k in self.plan) and bool(self.count)
 
-    def reweighted(self, weights: np.ndarray) -> "FeatureStats":
+    def reweighted(self, weights: np.ndarray, only: Optional[Mapping[str, Keep]] = None
+                   ) -> "FeatureStats":
         """The statistics of the rows, each repeated ``weights[i]`` times (a bootstrap
         replicate's counts, in arrival order): Gaussian sums from weighted moments, rows
-        repeated in place (so Inception Score splits stay consecutive in arrival order)."""
+        repeated in place (so Inception Score splits stay consecutive in arrival order).
+        ``only``: just these statistics (one metric's needs), to save the work."""
         w = np.asarray(weights).reshape(-1)
         if not self.resamplable():
             raise InputError("these statistics kept no rows: they cannot be resampled")
@@ -149,7 +151,7 @@ class FeatureStats:
         out.plan = self.plan
         stops = np.cumsum([len(c) for c in self.clusters])
         parts = np.split(w.astype(np.int64), stops[:-1])
-        for key, keep in self.plan.items():
+        for key, keep in (self.plan if only is None else only).items():
             for (draw, x), wb in zip(self.rows[key], parts, strict=True):
                 if keep.gaussian or keep.per_draw:
                     out._add_weighted(key, x.reshape(len(x), -1), wb, draw, keep.per_draw)

@@ -16,11 +16,14 @@ kept, it is the nuclear norm of the weighted, centred cross-Gram matrix instead 
 eigenvalues, in the smaller space). Other metrics are recomputed on resampled statistics.
 
 The interval is the percentile interval of the replicates (2.5 and 97.5 percentiles at the
-default level), the standard error their standard deviation (ddof = 1).
+default level) moved by value − mean(replicates), so it measures the value's spread around
+itself (see Interval.of); the standard error is the replicates' standard deviation (ddof = 1).
 """
 
 from __future__ import annotations
 
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
@@ -31,6 +34,7 @@ from vdbench.metrics.errors import InputError
 from vdbench.metrics.feature_stats import FeatureStats
 
 METHOD = "cluster bootstrap over clips"
+INTERVAL = "percentile interval of the replicates, moved by value - mean(replicates)"
 DEFAULT_REPLICATES = 1000
 DEFAULT_PERMUTATIONS = 1000
 # TF-GAN's symmetric square root keeps singular values below this as they are (frechet.py)
@@ -56,7 +60,7 @@ class Bootstrap:
 
     def record(self) -> dict:
         return {"method": METHOD, "replicates": self.replicates, "seed": self.seed,
-                "level": self.level, "interval": "percentile", "se": "std of replicates"}
+                "level": self.level, "interval": INTERVAL, "se": "std of the replicates"}
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,13 @@ class Interval:
 
     @classmethod
     def of(cls, value: float, replicates: np.ndarray, level: float) -> "Interval":
+        """The replicates' percentile interval, moved by value − mean(replicates): the
+        bootstrap measures the spread of the value, not its location, because drawing clips
+        with replacement duplicates some, and duplicates alone raise a Fréchet distance (on
+        same-distribution features the replicates' mean lies above the value)."""
         r = np.asarray(replicates, dtype=np.float64)
         tail = 100 * (1 - level) / 2
-        lo, hi = np.percentile(r, [tail, 100 - tail])
+        lo, hi = np.percentile(r, [tail, 100 - tail]) + (value - r.mean())
         return cls(float(value), float(lo), float(hi), float(np.std(r, ddof=1)))
 
     def pair(self) -> list[float]:
@@ -188,6 +196,22 @@ def _frechet_gram(x1, w1, x2, w2, cross):
     return torch.stack(out)
 
 
+@contextlib.contextmanager
+def _one_thread_per_worker():
+    """Yield the caller's torch thread count with torch's intra-op threads set to 1: the work
+    is spread over that many Python threads instead, one batch of replicates each. On a
+    shared CPU, intra-op threads waiting at every small operation's barrier made a replicate
+    up to 100 times slower than one thread."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield threads
+    finally:
+        torch.set_num_threads(threads)
+
+
 def weighted_frechet(x1: np.ndarray, w1: np.ndarray, x2: np.ndarray,
                      w2: np.ndarray) -> np.ndarray:
     """Fréchet distance (frechet.py's, float64) between the rows ``x1`` [N1, D] repeated
@@ -209,12 +233,20 @@ def weighted_frechet(x1: np.ndarray, w1: np.ndarray, x2: np.ndarray,
     v1, v2 = torch.from_numpy(w1.astype(np.float64)), torch.from_numpy(w2.astype(np.float64))
     dim, small = x1.shape[1], min(len(x1), len(x2))
     gram = len(x1) * len(x2) * small + small ** 3 < (len(x1) + len(x2)) * dim ** 2 + dim ** 3
-    cross = t1 @ t2.T if gram else None
-    out = []
-    for start in range(0, len(w1), _BATCH):
-        s = slice(start, start + _BATCH)
-        out.append(_frechet_gram(t1, v1[s], t2, v2[s], cross) if gram
-                   else _frechet_cov(t1, v1[s], t2, v2[s]))
+    with _one_thread_per_worker() as workers:
+        cross = t1 @ t2.T if gram else None
+
+        def batch(start: int):
+            s = slice(start, start + _BATCH)
+            return (_frechet_gram(t1, v1[s], t2, v2[s], cross) if gram
+                    else _frechet_cov(t1, v1[s], t2, v2[s]))
+
+        starts = range(0, len(w1), _BATCH)
+        if workers < 2 or len(starts) < 2:
+            out = [batch(i) for i in starts]
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                out = list(pool.map(batch, starts))
     return torch.cat(out).numpy()
 
 
@@ -244,10 +276,10 @@ def metric_replicates(metric: Metric, gen: FeatureStats, real: Optional[FeatureS
     [R, Ng]) and real (``wr`` [R, Nr]; None: the real set as it is) statistics."""
     if isinstance(metric, FrechetDistance) and real is not None and wr is not None:
         return _frechet_replicates(metric, gen, real, wg, wr)
-    values = []
+    values, needs = [], metric.needs()
     for r in range(len(wg)):
-        other = real.reweighted(wr[r]) if real is not None and wr is not None else real
-        values.append(metric.compute(gen.reweighted(wg[r]), other))
+        other = real.reweighted(wr[r], needs) if real is not None and wr is not None else real
+        values.append(metric.compute(gen.reweighted(wg[r], needs), other))
     return {k: np.array([v[k] for v in values]) for k in values[0]}
 
 
