@@ -205,7 +205,10 @@ def frechet_distance(a: GaussianStats, b: GaussianStats, warn: bool = True) -> f
         if warn and s.count < s.dim:
             log.warning(
                 "warning: the %s set has %d samples, fewer than the feature dimension %d: "
-                "its covariance is rank-deficient and the distance is biased upwards",
+                "its covariance is rank-deficient and the distance is biased upwards; the "
+                "distance extrapolated to infinitely many samples (FVD∞/FID∞: `fvd_inf` in "
+                "a run's record, printed by `vdbench fvd` and `vdbench fid`) removes the bias "
+                "that is linear in 1/N",
                 name, s.count, s.dim,
             )
     mean_term = float(np.sum((a.mean - b.mean) ** 2))
