@@ -379,8 +379,9 @@ def paired_comparison(metric: Metric, gen_a: FeatureStats, gen_b: FeatureStats,
     return out
 
 
-def _num(x: float) -> str:
-    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.3g}"
+def _decimals(x: float) -> int:
+    """Decimals that give ``x`` three significant digits (one decimal from 10 up)."""
+    return 1 if abs(x) >= 10 or x == 0 else max(1, 2 - int(np.floor(np.log10(abs(x)))))
 
 
 def verdict(result: Paired, name_b: str = "B", alpha: float = 0.05) -> str:
@@ -391,6 +392,8 @@ def verdict(result: Paired, name_b: str = "B", alpha: float = 0.05) -> str:
     p_text = f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
     if p >= alpha or d.value == 0:
         return f"no significant difference at this sample size ({p_text})"
-    if d.value < 0:
-        return f"{name_b} lower by {_num(-d.value)} [{_num(-d.hi)}, {_num(-d.lo)}], {p_text}"
-    return f"{name_b} higher by {_num(d.value)} [{_num(d.lo)}, {_num(d.hi)}], {p_text}"
+    sign, word = (-1, "lower") if d.value < 0 else (1, "higher")
+    lo, hi = sorted((sign * d.lo, sign * d.hi))
+    k = _decimals(d.value)
+    return (f"{name_b} {word} by {sign * d.value:.{k}f} [{lo:.{k}f}, {hi:.{k}f}], "
+            f"{p_text}")
