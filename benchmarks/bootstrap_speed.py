@@ -14,6 +14,7 @@ same distances (checked below to 1e-6 relative on the peer's replicates). Goal: 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.common import record  # noqa: E402
+from benchmarks.common import MACHINE, record  # noqa: E402
 
 
 def naive_frechet(x1: np.ndarray, x2: np.ndarray) -> float:
@@ -53,9 +54,11 @@ def main() -> None:
     gen = rng.standard_normal((args.n, args.dim)) * 1.1 + 0.2
     ids = np.arange(args.n)
     wg, wr = replicate_weights(ids, ids, False, args.replicates, seed=0)
-    t = time.perf_counter()
+    load = os.getloadavg()[0]
+    t, cpu = time.perf_counter(), time.process_time()
     ours = weighted_frechet(real, wr, gen, wg)
-    seconds = time.perf_counter() - t
+    seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+    load = max(load, os.getloadavg()[0])
     k = args.peer_replicates
     t = time.perf_counter()
     peer = [naive_frechet(np.repeat(real, wr[r], axis=0), np.repeat(gen, wg[r], axis=0))
@@ -64,7 +67,8 @@ def main() -> None:
     err = float(np.max(np.abs(ours[:k] - peer) / np.abs(peer)))
     peer_total = peer_per * args.replicates
     print(f"vdbench: {args.replicates} replicates of FVD, {args.n} vs {args.n} × {args.dim}: "
-          f"{seconds:.1f} s ({1000 * seconds / args.replicates:.1f} ms per replicate)")
+          f"{seconds:.1f} s ({1000 * seconds / args.replicates:.1f} ms per replicate); "
+          f"CPU time {cpu:.1f} s; load average up to {load:.1f} on {os.cpu_count()} cores")
     print(f"peer (re-stack + scipy sqrtm), {k} replicates: {peer_per:.2f} s per replicate, "
           f"{peer_total:.0f} s for {args.replicates}; ratio {peer_total / seconds:.1f}x; "
           f"largest relative difference {err:.2g}")
@@ -72,12 +76,16 @@ def main() -> None:
         raise SystemExit(f"the two paths disagree: {err:.3g} relative")
     if args.record:
         command = "python " + " ".join(["benchmarks/bootstrap_speed.py", *sys.argv[1:]])
-        record([{"benchmark": "bootstrap_speed",
-                 "metric": f"fvd_bootstrap_s_{args.replicates}rep_{args.n}x{args.n}_d{args.dim}",
+        name = f"{args.replicates}rep_{args.n}x{args.n}_d{args.dim}"
+        # the wall time depends on how busy the shared machine was: say so in the row
+        machine = f"{MACHINE}; load average up to {load:.1f} during the run"
+        record([{"benchmark": "bootstrap_speed", "metric": f"fvd_bootstrap_s_{name}",
                  "value": round(seconds, 2), "unit": "s",
                  "peer": f"re-stack + scipy.linalg.sqrtm, {k} replicates extrapolated",
                  "peer_value": round(peer_total, 1),
-                 "ratio": round(peer_total / seconds, 2)}], command)
+                 "ratio": round(peer_total / seconds, 2)},
+                {"benchmark": "bootstrap_speed", "metric": f"fvd_bootstrap_cpu_s_{name}",
+                 "value": round(cpu, 2), "unit": "CPU s"}], command, machine)
 
 
 if __name__ == "__main__":
