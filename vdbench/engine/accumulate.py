@@ -33,15 +33,10 @@ class Accumulator:
     count: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     chunks_cached: int = 0
-    # bootstrap clusters: the clip (all its samples), or each sample alone (unconditional)
-    by_sample: bool = False
-
-    def clusters(self, chunk: Chunk) -> np.ndarray:
-        clips = np.arange(chunk.start, chunk.stop)
-        return clips * self.stats.draws + chunk.sample if self.by_sample else clips
-
     def add(self, chunk: Chunk, result: dict) -> None:
-        self.stats.add(result["arrays"], draw=chunk.sample, clusters=self.clusters(chunk))
+        # bootstrap clusters (vdbench.metrics.uncertainty): the clip, with all its samples
+        self.stats.add(result["arrays"], draw=chunk.sample,
+                       clusters=np.arange(chunk.start, chunk.stop))
         self.count += len(chunk)
         if result.get("cached"):
             self.chunks_cached += 1
@@ -75,18 +70,16 @@ class Design:
 
     def record(self) -> dict:
         return {"clusters": "clips (each with all its samples)" if self.by_clip
-                else "samples (unconditional: each its own cluster)",
+                else "clip indices (each with its independently seeded samples: unconditional)",
                 "real_side": "the same clip draw (paired by clip)" if self.paired
                 else "resampled on its own"}
 
 
 def check_design(design: Design, num_clips: int, samples_per_clip: int) -> None:
-    """Refuse, before any work, a bootstrap with fewer than 2 clusters."""
-    clusters = num_clips if design.by_clip else num_clips * samples_per_clip
-    if clusters < 2:
-        unit = "clips" if design.by_clip else "samples"
-        raise InputError(f"--bootstrap: a cluster bootstrap needs at least 2 {unit}, got "
-                         f"{clusters}")
+    """Refuse, before any work, a bootstrap with fewer than 2 clusters (clip indices)."""
+    if num_clips < 2:
+        raise InputError(f"--bootstrap: a cluster bootstrap needs at least 2 clips, got "
+                         f"{num_clips}")
 
 
 def _named(values: dict, split: str) -> dict:

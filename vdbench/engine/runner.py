@@ -248,8 +248,7 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
             applied = {k: v for k, v in sampler.items() if k != "sources"}
             key = {"kind": "generated", "protocol": protocol.summary(), "model": gen.identity,
                    "sampler": applied, "data": clips.describe(), **chunk_key}
-            acc = features.accumulator(protocol.samples_per_clip, bootstrap=True,
-                                       by_sample=not design.by_clip)
+            acc = features.accumulator(protocol.samples_per_clip, bootstrap=True)
             examples: list[np.ndarray] = []
             # named by model and every applied setting: two runs that differ in anything keep
             # their own cache, grid and record
@@ -313,8 +312,10 @@ class PairedInputs:
 
 
 def run_design(protocol: Protocol, clips, truth) -> Design:
-    """Clusters are clips where a clip conditions its samples (observed frames, or a
-    caption); the real side is paired with them where the ground truth is those clips."""
+    """Clusters are clip indices, each with its samples: where a clip conditions them
+    (observed frames, or a caption) they are not independent; in unconditional protocols they
+    are, and resampling them together keeps every draw's set (TGANv2's sets of samples) full.
+    The real side is paired with them where the ground truth is the conditioning clips."""
     captioned = len(clips) > 0 and clips.captions(range(1)) is not None
     by_clip = protocol.conditional or captioned
     return Design(by_clip=by_clip, paired=by_clip and clips is truth)
