@@ -67,7 +67,7 @@ def step_times(sampler, denoiser, shape, batch: int, steps: int, kwargs) -> list
     noise = PerSampleNoise(range(batch), shape, dtype=torch.float32)
     sampler(denoiser, noise=noise, steps=steps,
             callback=lambda *_: stamps.append(time.perf_counter()), **kwargs)
-    return [b - a for a, b in zip(stamps[:-2], stamps[1:-1])]
+    return [b - a for a, b in zip(stamps[:-2], stamps[1:-1], strict=True)]
 
 
 def measure(methods: dict, shape, batch: int, steps: int, repeats: int) -> dict[str, float]:

@@ -109,3 +109,17 @@ def network_options(default: Optional[str] = "i3d", default_help: str = ""):
 def count_text(stats) -> str:
     """How many videos a side's statistics hold, for a result line (mu/sigma files: unknown)."""
     return f"{stats.count} videos" if stats.count else "videos of unknown count (mu/sigma)"
+def bootstrap_options(fn):
+    """--bootstrap / --bootstrap-seed of the standalone Fréchet commands (`fvd`, `fid`)."""
+    fn = click.option("--bootstrap-seed", type=SEED, default=0, show_default=True,
+                      help="Seed of the bootstrap's draws and of FVD∞'s subsets.")(fn)
+    return click.option("--bootstrap", type=int, default=1000, show_default=True,
+                        help="Replicates of the bootstrap over videos (each video its own "
+                             "cluster) giving the 95% interval and standard error; at "
+                             "least 2.")(fn)
+
+
+def bootstrap_config(replicates: int, seed: int):
+    from vdbench.metrics.uncertainty import Bootstrap
+
+    return Bootstrap(replicates, seed)

@@ -6,7 +6,8 @@ import json
 
 import click
 
-from vdbench.cli.common import SEED, count_text, input_options, network_options, set_threads
+from vdbench.cli.common import (SEED, bootstrap_config, bootstrap_options, count_text,
+                                input_options, network_options, set_threads)
 from vdbench.metrics.networks import families, frame_modes
 from vdbench.protocols.datasets import DATASETS, READERS
 
@@ -15,36 +16,43 @@ from vdbench.protocols.datasets import DATASETS, READERS
 @click.argument("real")
 @click.argument("generated")
 @input_options
+@bootstrap_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
-        as_json):
-    """Fréchet Video Distance between REAL and GENERATED.
+        bootstrap, bootstrap_seed, as_json):
+    """Fréchet Video Distance between REAL and GENERATED, with its 95% bootstrap interval
+    and FVD∞ (FVD extrapolated to infinitely many videos, Chong & Forsyth 2020).
 
     Each side is a .npy/.npz uint8 array [N,T,H,W,3], a video file or folder of videos
     (mp4/avi/gif/webm), a folder or .zip of per-video frame folders (png/jpg), a statistics .npz
     written by `vdbench stats` (or mu/sigma of pytorch-fid/clean-fid), or the [N, 400] float
-    .npy of `vdbench features i3d`.
+    .npy of `vdbench features i3d` (with a statistics file: no
+    interval and no FVD∞, as the output says).
     """
-    from vdbench.engine.streaming import frechet_between
+    from vdbench.engine.streaming import frechet_between, frechet_uncertainty, uncertainty_lines
     from vdbench.metrics.fvd import PREPROCESSING
     from vdbench.metrics.networks import get_network
     from vdbench.reporting.provenance import environment
 
     set_threads(threads)
+    config = bootstrap_config(bootstrap, bootstrap_seed)
     net = get_network("i3d")
-    _, value, a, b, extractor = frechet_between(
+    name, value, a, b, extractor = frechet_between(
         real, generated, net, lambda: net.make(device), batch_size=batch_size, frames=frames,
-        clips_per_video=clips_per_video, value_range=value_range)
+        clips_per_video=clips_per_video, value_range=value_range, bootstrap=True)
     result = {"fvd": value, "real": str(real), "generated": str(generated),
               "n_real": a.count or None, "n_generated": b.count or None,
               "network": net.network_label,
               "preprocessing": PREPROCESSING,
               "weights_sha256": getattr(extractor, "weights_sha256", None),
+              **frechet_uncertainty("fvd", name, a, b, config),
               "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(f"FVD {value:.4f}  (real: {count_text(a)}, generated: {count_text(b)})")
+        for line in uncertainty_lines("fvd", "FVD", result):
+            click.echo(f"  {line}")
 
 
 @click.command()

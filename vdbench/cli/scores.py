@@ -6,7 +6,8 @@ import json
 
 import click
 
-from vdbench.cli.common import count_text, input_options, network_options, set_threads
+from vdbench.cli.common import (bootstrap_config, bootstrap_options, count_text, input_options,
+                                network_options, set_threads)
 
 FID_DEFAULT = "c3d"
 
@@ -18,9 +19,10 @@ FID_DEFAULT = "c3d"
 @network_options(default=None, default_help=(
     f"[default: the network a statistics file given as REAL or GENERATED was written with "
     f"(`vdbench stats` writes i3d unless told otherwise), else {FID_DEFAULT}]"))
+@bootstrap_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def fid(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
-        network, frame_mode, weights, as_json):
+        network, frame_mode, weights, bootstrap, bootstrap_seed, as_json):
     """Fréchet distance between REAL and GENERATED in a network's feature space.
 
     c3d: UCF101 FID (TGANv2's C3D fc7, 16-frame clips); inception: FID-avg or FID-first
@@ -28,27 +30,35 @@ def fid(real, generated, batch_size, threads, device, frames, clips_per_video, v
     folder or .zip of per-video frame folders), a statistics .npz written by `vdbench stats` (or
     mu/sigma of pytorch-fid/clean-fid), or an [N, D] float .npy of the network's
     features (`vdbench features`); without --network, a statistics file's own
-    network is used, so `vdbench stats` then `vdbench fid` agree.
+    network is used, so `vdbench stats` then `vdbench fid` agree. The 95% bootstrap interval
+    (each video its own cluster) and FID∞ (Chong & Forsyth 2020) are printed beside it; a
+    statistics file holds sums only, so with one there are neither.
     """
-    from vdbench.engine.streaming import frechet_between, resolve_network
+    from vdbench.engine.streaming import (frechet_between, frechet_uncertainty,
+                                          resolve_network, uncertainty_lines)
     from vdbench.reporting.provenance import environment
 
     set_threads(threads)
+    config = bootstrap_config(bootstrap, bootstrap_seed)
     net = resolve_network(network, frame_mode, (real, generated), FID_DEFAULT)
     name, value, a, b, extractor = frechet_between(
         real, generated, net, lambda: net.make(device, weights), batch_size=batch_size,
-        frames=frames, clips_per_video=clips_per_video, value_range=value_range)
+        frames=frames, clips_per_video=clips_per_video, value_range=value_range,
+        bootstrap=True)
     label = net.network_label
     result = {"fid": value, "metric": name, "network": label, "real": str(real),
               "generated": str(generated), "n_real": a.count or None,
               "n_generated": b.count or None,
               "weights_sha256": getattr(extractor, "weights_sha256", None),
+              **frechet_uncertainty("fid", name, a, b, config),
               "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(f"FID {value:.4f}  [{label}]  (real: {count_text(a)}, generated: "
                    f"{count_text(b)})")
+        for line in uncertainty_lines("fid", "FID", result):
+            click.echo(f"  {line}")
 
 
 @click.command("is")

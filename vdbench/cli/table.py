@@ -25,8 +25,9 @@ def table(which, fmt, runs, include_quick):
     table leaves out are counted on stderr, with the reason.
     """
     from vdbench.metrics.errors import InputError
-    from vdbench.reporting.tables import (CAPTIONS, OTHER_CAPTION, TABLES, join_runs,
-                                          left_out_note, load_records, other_runs, render)
+    from vdbench.reporting.tables import (CAPTIONS, OTHER_CAPTION, PM_NOTE, TABLES,
+                                          has_intervals, join_runs, left_out_note,
+                                          load_records, other_runs, render)
 
     if which == "other" and runs is None:
         raise InputError("--runs: `vdbench table other` lists runs; give their folder")
@@ -35,8 +36,10 @@ def table(which, fmt, runs, include_quick):
     for n in chosen:
         if fmt == "csv" and which == "all":
             click.echo(f"# Table {n}: {CAPTIONS[n]}")
-        click.echo(render(join_runs(n, records, include_quick), fmt,
-                          caption=f"Table {n}: {CAPTIONS[n]}"))
+        # markdown/latex: "value ± SE" as the paper writes it; csv keeps numbers (export: SE)
+        pm = fmt != "csv" and has_intervals(records)
+        click.echo(render(join_runs(n, records, include_quick, pm), fmt,
+                          caption=f"Table {n}: {CAPTIONS[n]}" + (f" ({PM_NOTE})" if pm else "")))
     others = other_runs(records)
     if which == "other" or (which == "all" and include_quick and not others.empty):
         if fmt == "csv" and which == "all":

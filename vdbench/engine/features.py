@@ -59,9 +59,10 @@ class FeatureSet:
             else:
                 self.extractors[name] = network.make(device, weights.get(network.family))
 
-    def accumulator(self, draws: int = 1) -> Accumulator:
-        """An empty set for a pass with ``draws`` samples per clip."""
-        return Accumulator(FeatureStats(self.plan, draws))
+    def accumulator(self, draws: int = 1, bootstrap: bool = False) -> Accumulator:
+        """An empty set for a pass with ``draws`` samples per clip; ``bootstrap``: keeping
+        every row with its cluster (its clip)."""
+        return Accumulator(FeatureStats(self.plan, draws, bootstrap=bootstrap))
 
     @property
     def record(self) -> dict:

@@ -18,6 +18,7 @@ from vdbench.metrics.feature_stats import FeatureStats, Keep
 from vdbench.metrics.frechet import GaussianStats
 from vdbench.metrics.networks import FeatureNetwork, by_family, by_label, network_arrays
 from vdbench.metrics.registry import Metric, frechet_of
+from vdbench.metrics.uncertainty import Bootstrap
 from vdbench.protocols.datasets.generic import open_source
 
 log = logging.getLogger(__name__)
@@ -72,10 +73,12 @@ def iter_batches(source, fn: Callable, batch_size: int, desc: str = "features") 
 
 
 def stream_stats(source, extractor, network: str, plan: Mapping[str, Keep], batch_size: int,
-                 value_range: Optional[str] = None, desc: str = "features") -> FeatureStats:
+                 value_range: Optional[str] = None, desc: str = "features",
+                 bootstrap: bool = False) -> FeatureStats:
     """``network``'s arrays of every clip of ``source``, accumulated as ``plan`` asks: the
-    statistics the registered metrics read (the runner fills the same object chunk by chunk)."""
-    stats = FeatureStats(plan)
+    statistics the registered metrics read (the runner fills the same object chunk by chunk);
+    ``bootstrap``: every row kept too, each video its own cluster."""
+    stats = FeatureStats(plan, bootstrap=bootstrap)
     for arrays in iter_batches(source, lambda b: network_arrays(
             extractor, network, plan, b, value_range=value_range), batch_size, desc):
         stats.add(arrays)
@@ -86,10 +89,10 @@ def stream_stats(source, extractor, network: str, plan: Mapping[str, Keep], batc
 
 def side_stats(path: str | Path, network: FeatureNetwork, make: Callable, batch_size: int,
                plan: Mapping[str, Keep], frames: Optional[int] = None, clips_per_video: int = 1,
-               value_range: Optional[str] = None) -> FeatureStats:
+               value_range: Optional[str] = None, bootstrap: bool = False) -> FeatureStats:
     """One side of a distance: a saved statistics .npz, an [N, D] features .npy (as `vdbench
     features` writes), or videos to embed with the extractor ``make()`` returns (made only if
-    needed)."""
+    needed). ``bootstrap``: keep every row, for the interval."""
     if is_stats_file(path):
         rows = [key for key, keep in plan.items() if keep.rows]
         if rows:
@@ -99,16 +102,16 @@ def side_stats(path: str | Path, network: FeatureNetwork, make: Callable, batch_
         return load_stats(path, network)
     features = read_rows(path, "features")
     if features is not None:
-        return features_stats(path, features, network, plan)
+        return features_stats(path, features, network, plan, bootstrap)
     source = open_source(path, frames, clips_per_video)
     if len(source) < 2:
         raise InputError(f"{path}: {len(source)} video(s); at least 2 are needed for a covariance")
     return stream_stats(source, make(), network.name, plan, batch_size, value_range,
-                        desc=Path(path).name)
+                        desc=Path(path).name, bootstrap=bootstrap)
 
 
 def features_stats(path: str | Path, features: np.ndarray, network: FeatureNetwork,
-                   plan: Mapping[str, Keep]) -> FeatureStats:
+                   plan: Mapping[str, Keep], bootstrap: bool = False) -> FeatureStats:
     """The statistics ``plan`` asks for of an [N, D] features file: ``network``'s features of N
     videos (refused where D is not the network's dimension or a planned array is another)."""
     others = sorted(set(plan) - {network.name})
@@ -121,7 +124,7 @@ def features_stats(path: str | Path, features: np.ndarray, network: FeatureNetwo
                          f"{network.name} features have {dim}")
     if len(features) < 2:
         raise InputError(f"{path}: {len(features)} row(s) of features; at least 2 are needed")
-    stats = FeatureStats(plan)
+    stats = FeatureStats(plan, bootstrap=bootstrap)
     stats.add({network.name: features})
     return stats
 
@@ -164,6 +167,50 @@ def frechet_between(real, generated, network: FeatureNetwork, make: Callable, **
     metric = frechet_of(network.name)
     values, a, b, extractor = metric_between(real, generated, network, metric, make, **kw)
     return metric.name, values[metric.name], a, b, extractor
+
+
+def frechet_uncertainty(key: str, metric_name: str, real: FeatureStats, gen: FeatureStats,
+                        config: Bootstrap) -> dict:
+    """`vdbench fvd`/`fid`'s interval and FVD∞ as JSON fields: ``{key}_ci`` [lo, hi],
+    ``{key}_se``, ``bootstrap``, ``{key}_inf`` and its fit. Without cluster structure every
+    video is its own cluster and the two sides are resampled independently; a side given as a
+    statistics file holds sums only, so neither is possible and the fields say so."""
+    from vdbench.metrics.frechet_infinity import fit_of_stats, too_few
+    from vdbench.metrics.registry import get_metric
+    from vdbench.metrics.uncertainty import metric_intervals
+
+    if not (real.resamplable() and gen.resamplable()):
+        why = "a statistics file holds sums only: no rows to resample"
+        return {f"{key}_ci": None, f"{key}_se": None, "bootstrap": {"not_computed": why},
+                f"{key}_inf": None, f"{key}_inf_fit": {"not_computed": why}}
+    metric = get_metric(metric_name)
+    interval = metric_intervals(metric, gen, real, config, paired=False)[metric_name]
+    fit = fit_of_stats(gen, real, metric.array.key, paired=False, seed=config.seed)
+    fit_record = fit.record() if fit is not None else {"not_computed": too_few(gen.count)}
+    return {f"{key}_ci": interval.pair(), f"{key}_se": interval.se,
+            "bootstrap": {**config.record(), "clusters": "videos (each its own cluster)",
+                          "real_side": "resampled on its own"},
+            f"{key}_inf": None if fit is None else fit.value, f"{key}_inf_fit": fit_record}
+
+
+def uncertainty_lines(key: str, label: str, out: dict) -> list[str]:
+    """The text form of ``frechet_uncertainty``'s fields."""
+    if out[f"{key}_ci"] is None:
+        lines = [f"no interval: {out['bootstrap']['not_computed']}"]
+    else:
+        (lo, hi), b = out[f"{key}_ci"], out["bootstrap"]
+        lines = [f"95% interval [{lo:.4f}, {hi:.4f}], bootstrap SE {out[f'{key}_se']:.4f} "
+                 f"({b['replicates']} replicates over videos, seed {b['seed']})"]
+    fit = out[f"{key}_inf_fit"]
+    if out[f"{key}_inf"] is None:
+        lines.append(f"{label}∞ not computed: {fit['not_computed']}")
+    else:
+        flag = "" if fit["reliable"] else (" (a subset had no more samples than feature "
+                                           "dimensions: the 1/N fit is unreliable)")
+        lines.append(f"{label}∞ {fit['value']:.4f}  ({label} = a + b/N fitted on "
+                     f"{len(fit['points'])} subset sizes, b = {fit['slope']:.4g}, residual "
+                     f"rms {fit['residual_rms']:.3g}){flag}")
+    return lines
 
 
 def stats_meta(extractor) -> dict[str, str]:

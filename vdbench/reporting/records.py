@@ -44,6 +44,9 @@ def flatten(record: dict) -> dict:
             if not isinstance(value, (dict, list)):
                 row[f"{section}.{key}"] = value
     row.update({f"metric.{k}": v for k, v in record.get("metrics", {}).items()})
+    for k, interval in record.get("intervals", {}).items():  # bootstrap (metrics.uncertainty)
+        row[f"metric.{k}.lo"], row[f"metric.{k}.hi"] = interval["ci"]
+        row[f"metric.{k}.se"] = interval["se"]
     row["git"] = record.get("environment", {}).get("git")
     return row
 

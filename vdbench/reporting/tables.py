@@ -117,6 +117,20 @@ def _fmt(value) -> str:
     return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _pm(record: dict, metric: str) -> str:
+    """" ± SE" of a value with a bootstrap interval in the record ("" without one)."""
+    se = record.get("intervals", {}).get(metric, {}).get("se")
+    return "" if se is None else f" ± {se:.2g}"
+
+
+PM_NOTE = ("our values: ± bootstrap standard error (cluster bootstrap over clips; "
+           "`vdbench export` has the 95% intervals)")
+
+
+def has_intervals(records: list[dict]) -> bool:
+    return any(r.get("intervals") for r in records)
+
+
 def _tables(field: object) -> tuple[str, ...]:
     return tuple(t for t in str(field or "").split(",") if t)
 
@@ -164,7 +178,7 @@ def _source(record: dict, mirrored: bool) -> str:
     return f"vdbench on {name} ({preset} preset)" if mirrored else f"vdbench ({preset} preset)"
 
 
-def _run_row(table: str, r: dict) -> dict:
+def _run_row(table: str, r: dict, pm: bool = False) -> dict:
     protocol, sampler = r.get("protocol", {}), r.get("sampler", {})
     row = {"source": _source(r, home_tables(r)[1]),
            "method": r.get("model", {}).get("name", ""),
@@ -176,7 +190,7 @@ def _run_row(table: str, r: dict) -> dict:
            "frameskip": _fmt(protocol.get("frameskip", 1))}
     for metric, column in METRIC_COLUMNS[table].items():
         if metric in r.get("metrics", {}):
-            row[column] = _fmt(r["metrics"][metric])
+            row[column] = _fmt(r["metrics"][metric]) + (_pm(r, metric) if pm else "")
     evaluation = _evaluation(r, table)
     if evaluation:
         row["evaluation"] = evaluation
@@ -185,9 +199,11 @@ def _run_row(table: str, r: dict) -> dict:
     return row
 
 
-def run_rows(table: str, records: list[dict], include_quick: bool) -> pd.DataFrame:
-    """Our runs that belong to ``table`` as rows with the paper table's columns."""
-    return pd.DataFrame([_run_row(table, r) for r in records
+def run_rows(table: str, records: list[dict], include_quick: bool, pm: bool = False
+             ) -> pd.DataFrame:
+    """Our runs that belong to ``table`` as rows with the paper table's columns; ``pm``:
+    values as "value ± bootstrap standard error" where the record has an interval."""
+    return pd.DataFrame([_run_row(table, r, pm) for r in records
                          if left_out_reason(r, table, include_quick) is None])
 
 
@@ -195,10 +211,11 @@ def run_rows(table: str, records: list[dict], include_quick: bool) -> pd.DataFra
 OUR_COLUMNS = ("evaluation", "protocol", "preset", "run")
 
 
-def join_runs(table: str, records: list[dict], include_quick: bool = False) -> pd.DataFrame:
+def join_runs(table: str, records: list[dict], include_quick: bool = False,
+              pm: bool = False) -> pd.DataFrame:
     check_names()
     paper = paper_table(table)
-    ours = run_rows(table, records, include_quick)
+    ours = run_rows(table, records, include_quick, pm)
     if ours.empty:
         return paper
     ours = ours[[c for c in ours.columns if c in paper.columns or c in OUR_COLUMNS]]
