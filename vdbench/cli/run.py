@@ -9,6 +9,7 @@ import click
 
 from vdbench.cli.common import DEVICE, THREADS, set_threads
 from vdbench.cli.sampling_options import sampling_options, split_list, take
+from vdbench.engine.baselines import BASELINES
 from vdbench.protocols.datasets.spatial import FITS
 
 
@@ -137,28 +138,58 @@ def run(protocol_name, **kw):
 @click.argument("protocol_name", metavar="PROTOCOL")
 @sampling_options(lists=("sampler", "conditioning"))
 @run_options
+@click.option("--baselines", "baseline_names", default=None,
+              help="Comma-separated trivial generators run on the same clips and seeds, as "
+                   f"rows of the table: {', '.join(BASELINES)} (see README). Without "
+                   "--checkpoint/--model only they run.")
 def compare(protocol_name, **kw):
     """Several sampler/conditioning variants on the same clips and seeds, in one table.
 
     --sampler and --conditioning take comma-separated lists (every combination runs);
     --conditioning defaults to replacement,reconstruction for protocols that condition on
-    observed frames.
+    observed frames. --baselines adds trivial generators' rows.
     """
+    from vdbench.engine.baselines import check_baselines, parse_baselines
+
     options = take(kw)
     protocol, opts = _prepare(protocol_name, kw)
+    kw["baselines"] = parse_baselines(kw.pop("baseline_names"))
+    check_baselines(protocol, kw["baselines"])
+    if kw["baselines"] and opts.checkpoint is None and opts.model is None:
+        _refuse_sampling_options(options)
+        variants: list[dict[str, Any]] = []
+    elif opts.model is not None:  # a user generator samples once, by itself
+        variants = [options]
+    else:
+        variants = _variants(protocol, options)
+    _evaluate(protocol, variants, opts, kw)
+
+
+def _variants(protocol, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every combination of the listed samplers and conditioning methods."""
     samplers = split_list("sampler", options.pop("sampler"))
     conditionings = split_list("conditioning", options.pop("conditioning"))
     if conditionings == [None] and protocol.conditional:
         conditionings = ["replacement", "reconstruction"]
-    variants = [{**options, "sampler": s, "conditioning": c}
-                for s, c in itertools.product(samplers, conditionings)]
-    _evaluate(protocol, variants, opts, kw)
+    return [{**options, "sampler": s, "conditioning": c}
+            for s, c in itertools.product(samplers, conditionings)]
+
+
+def _refuse_sampling_options(options: dict[str, Any]) -> None:
+    from vdbench.metrics.errors import InputError
+    from vdbench.model.settings import option
+
+    for name, value in options.items():
+        if value is not None:
+            raise InputError(f"{option(name)}: applies to --checkpoint; only --baselines run "
+                             "here, and they do not sample")
 
 
 def _run_videos(protocol, variants, opts, kw, dist) -> None:
     from vdbench.engine.runner import run_variants
 
-    _report(protocol, run_variants(protocol, variants, opts, dist))
+    _report(protocol, run_variants(protocol, variants, opts, dist,
+                                   baselines=kw.get("baselines", ())))
 
 
 def _evaluate(protocol, variants, opts, kw) -> None:
