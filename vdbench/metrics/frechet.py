@@ -55,6 +55,19 @@ class GaussianStats:
         self.sum_outer += x.T @ x
         return self
 
+    def add_weighted(self, features: np.ndarray, weights: np.ndarray) -> "GaussianStats":
+        """Add each row ``weights[i]`` times (integer counts of a bootstrap replicate): the
+        same sums as repeating the rows, from one weighted product."""
+        x = np.asarray(features, dtype=np.float64)
+        w = np.asarray(weights, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.dim or w.shape != (len(x),):
+            raise InputError(f"expected features [N, {self.dim}] and N weights, got shapes "
+                             f"{x.shape} and {w.shape}")
+        self.count += int(round(w.sum()))
+        self.sum += w @ x
+        self.sum_outer += (x * w[:, None]).T @ x
+        return self
+
     def merge(self, other: "GaussianStats") -> "GaussianStats":
         """Add ``other``'s samples to these statistics **in place** (shards combine exactly:
         the sums add) and return ``self``, like ``update``. So ``a.merge(b)`` alone and
