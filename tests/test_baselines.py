@@ -68,3 +68,15 @@ def test_baselines_that_cannot_apply_are_refused(tmp_path, args, fragment):
     assert res.exit_code == 2, res.output
     assert res.output.count("error:") == 1 and fragment in res.output, res.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("reference, fragment", [
+    ("nothing", "names no row of this compare"),
+    ("langevin/nothing", "names no row of this compare"),
+])
+def test_a_reference_no_row_has_is_refused_before_any_work(tmp_path, reference, fragment):
+    res = CliRunner().invoke(main, ["compare", "shapes", *FAST, "--out", str(tmp_path / "o"),
+                                    "--baselines", "repeat-last", "--baseline", reference])
+    assert res.exit_code == 2, res.output
+    assert res.output.count("error:") == 1 and fragment in res.output, res.output
+    assert not (tmp_path / "o").exists()

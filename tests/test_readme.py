@@ -549,7 +549,7 @@ def test_quick_start_is_make_demo_and_make_test():
     both targets); the block's tests above run them."""
     (quick,) = [b for b in BLOCKS if b.heading == "Quick start"]
     assert [c.text for c in quick.commands()][:2] == ["make demo", "make test"]
-    for target, expect in (("demo", "run shapes"), ("test", "-m pytest")):
+    for target, expect in (("demo", "compare shapes"), ("test", "-m pytest")):
         res = subprocess.run(["make", "-n", "--no-print-directory", target], cwd=ROOT,
                              capture_output=True, text=True)
         assert res.returncode == 0 and expect in res.stdout, res.stdout + res.stderr

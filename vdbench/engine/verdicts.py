@@ -76,3 +76,39 @@ def paired_verdicts(metrics: list[Metric], names: list[str], stats: list[Feature
                                 "verdict": verdict(result, names[i])}
         out.append(row)
     return out
+
+
+def check_reference(wanted: Optional[str], protocol, variants: list[dict],
+                    baselines: list[str]) -> None:
+    """Refuse, before any work, a `--baseline` that can name no row: each of its parts must
+    be a sampler, a conditioning method or a baseline of the compare."""
+    if wanted is None:
+        return
+    default_sampler = protocol.sampling.get("sampler")
+    known = set(baselines) | {v.get("conditioning") for v in variants} | \
+        {v.get("sampler") or default_sampler for v in variants}
+    unknown = [part for part in wanted.split("/") if part not in known]
+    if unknown:
+        rows = sorted(k for k in known if k)
+        raise InputError(f"--baseline {wanted!r}: names no row of this compare (names and "
+                         f"parts: {', '.join(rows)}; trivial generators are added with "
+                         "--baselines)")
+
+
+def judge_records(records: list[dict], names: list[str], reference: int) -> list[dict]:
+    """`paired_verdicts` of the rows the runner made (each record's ``_paired`` inputs)."""
+    inputs = [r["_paired"] for r in records]
+    first = inputs[reference]
+    return paired_verdicts(first.metrics, names, [p.gen for p in inputs], first.real,
+                           reference, first.bootstrap, first.design.paired)
+
+
+def save_verdicts(records: list[dict], names: list[str], verdicts: list[dict],
+                  reference: int) -> None:
+    """Each row's verdicts into its record (``paired``), rewritten in place."""
+    from vdbench.util.atomic import atomic_write_json
+
+    for name, record, row in zip(names, records, verdicts, strict=True):
+        record["paired"] = {"against": names[reference], "name": name, "values": row}
+        atomic_write_json(record["_path"], {k: v for k, v in record.items()
+                                            if not k.startswith("_")})

@@ -120,8 +120,8 @@ SHAPES = Protocol(
     notes="1 → 15 frames at 32×32, like BAIR's protocol; FVD pooled over samples × clips with "
           "the conditioning frame on both sides, plus context consistency of colours/areas "
           "and sprite dynamics (do the observed sprites move as the data's sprites move).",
-    # Quick: 16 clips × 2 samples so that `make demo` (run + a two-way compare) stays well
-    # under 15 minutes on a 2-core CPU.
+    # Quick: 16 clips × 2 samples so that `make demo` (one compare: two guidance variants and
+    # two trivial generators) runs in minutes on a 2-core CPU.
     quick=dict(num_clips=16, samples_per_clip=2, sampling={"steps": 32}),
 )
 PROTOCOLS[SHAPES.name] = SHAPES
