@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from vdbench.cli.common import DEVICE, THREADS, set_threads
+from vdbench.cli.common import DEVICE, SEED, THREADS, set_threads
 from vdbench.cli.sampling_options import sampling_options, split_list, take
 from vdbench.engine.baselines import BASELINES
 from vdbench.protocols.datasets.spatial import FITS
@@ -57,6 +57,12 @@ def run_options(fn):
                           "`vdbench weights fetch inception`]."),
         click.option("--dist-timeout", type=click.IntRange(min=10), default=600,
                      help="Seconds a rank waits for the others under torchrun before failing."),
+        click.option("--bootstrap", "bootstrap", type=int, default=None,
+                     help="Replicates of the cluster bootstrap over clips that gives every "
+                          "metric its 95% interval and standard error (at least 2) "
+                          "[default: 1000]."),
+        click.option("--bootstrap-seed", type=SEED, default=None,
+                     help="Seed of the bootstrap's draws (recorded) [default: 0]."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -114,8 +120,24 @@ def _prepare(protocol_name: str, kw: dict):
         protocol = dataclasses.replace(protocol, with_replacement=True)
     opts = RunOptions(kw["checkpoint"], kw["model_spec"], kw["data_dir"], kw["out"],
                       kw["device"], kw["batch_size"], kw["resume"], kw["cache_dir"],
-                      kw["c3d_weights"], kw["inception_weights"])
+                      kw["c3d_weights"], kw["inception_weights"], **_bootstrap(protocol, kw))
     return protocol, opts
+
+
+def _bootstrap(protocol, kw: dict) -> dict:
+    """--bootstrap / --bootstrap-seed as RunOptions fields, checked before any work."""
+    from vdbench.metrics.errors import InputError
+    from vdbench.metrics.uncertainty import DEFAULT_REPLICATES, Bootstrap
+
+    given = [f"--{k.replace('_', '-')}" for k in ("bootstrap", "bootstrap_seed")
+             if kw[k] is not None]
+    if given and protocol.evaluation != "videos":
+        raise InputError(f"{given[0]}: protocol {protocol.name} computes exact errors from "
+                         "its oracle; there are no feature rows to resample")
+    replicates = DEFAULT_REPLICATES if kw["bootstrap"] is None else kw["bootstrap"]
+    seed = kw["bootstrap_seed"] or 0
+    Bootstrap(replicates, seed)  # refuses --bootstrap < 2 with a one-line error
+    return {"bootstrap": replicates, "bootstrap_seed": seed}
 
 
 @click.command()

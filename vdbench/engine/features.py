@@ -56,9 +56,12 @@ class FeatureSet:
             else:
                 self.extractors[name] = network.make(device, weights.get(network.family))
 
-    def accumulator(self, draws: int = 1) -> Accumulator:
-        """An empty set for a pass with ``draws`` samples per clip."""
-        return Accumulator(FeatureStats(self.plan, draws))
+    def accumulator(self, draws: int = 1, bootstrap: bool = False,
+                    by_sample: bool = False) -> Accumulator:
+        """An empty set for a pass with ``draws`` samples per clip; ``bootstrap``: keeping
+        every row with its cluster (the clip, or with ``by_sample`` the sample)."""
+        return Accumulator(FeatureStats(self.plan, draws, bootstrap=bootstrap),
+                           by_sample=by_sample)
 
     @property
     def record(self) -> dict:

@@ -25,7 +25,9 @@ from vdbench.engine import chunks as chunking
 from vdbench.engine.distributed import Dist
 from vdbench.engine.generator import GenerationRequest, check_output, sample_seed
 from vdbench.engine.cache import ChunkCache, key_hash
-from vdbench.engine.accumulate import Accumulator, metrics_of
+from vdbench.engine.accumulate import (Accumulator, Design, check_design, infinity_of,
+                                       intervals_of, metrics_of)
+from vdbench.metrics.uncertainty import DEFAULT_REPLICATES, Bootstrap
 from vdbench.engine.features import FeatureSet
 from vdbench.engine.protocol_data import (data_fingerprint, open_protocol_data, read_block,
                                           reference_data)
@@ -47,6 +49,8 @@ class RunOptions:
     cache_dir: Optional[str] = None  # default: OUT/cache
     c3d_weights: Optional[str] = None  # folder with the TGANv2 C3D files (default: the cache)
     inception_weights: Optional[str] = None  # FID Inception .pth (default: the cache)
+    bootstrap: int = DEFAULT_REPLICATES  # replicates of the intervals (vdbench.metrics.uncertainty)
+    bootstrap_seed: int = 0
 
     @property
     def cache_root(self) -> Path:
@@ -219,6 +223,9 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
     clips, truth = open_protocol_data(protocol, opts.data_dir)
     generators += make_baselines(protocol, list(baselines), clips)
     references = {"": truth, **reference_data(protocol, opts.data_dir)}
+    config = Bootstrap(opts.bootstrap, opts.bootstrap_seed)
+    design = run_design(protocol, clips, truth)
+    check_design(design, len(clips), protocol.samples_per_clip)
     from vdbench.engine.distributed import rank_device
 
     features = FeatureSet(protocol, rank_device(opts.device), extractor, opts.c3d_weights,
@@ -229,7 +236,7 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
         t0 = time.perf_counter()
         reals, real_chunks = {}, 0
         for split, data in references.items():
-            reals[split] = features.accumulator()
+            reals[split] = features.accumulator(bootstrap=True)
             key = {"kind": "real", "data": data.describe(), "frames": protocol.frames,
                    "context_frames": protocol.context_frames, **chunk_key}
             name = artefact_name(protocol, "real" + ("-" + split if split else ""), key)
@@ -246,7 +253,8 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
             applied = {k: v for k, v in sampler.items() if k != "sources"}
             key = {"kind": "generated", "protocol": protocol.summary(), "model": gen.identity,
                    "sampler": applied, "data": clips.describe(), **chunk_key}
-            acc = features.accumulator(protocol.samples_per_clip)
+            acc = features.accumulator(protocol.samples_per_clip, bootstrap=True,
+                                       by_sample=not design.by_clip)
             examples: list[np.ndarray] = []
             # named by model and every applied setting: two runs that differ in anything keep
             # their own cache, grid and record
@@ -258,10 +266,21 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
             drive(gen_p, dist, stop, acc, examples)
             if not dist.is_main:
                 continue
+            values = metrics_of(acc, reals, features.metrics)
+            t_ci = time.perf_counter()
+            intervals = intervals_of(acc, reals, features.metrics, config, design)
+            fits = infinity_of(acc, reals, features.metrics, config.seed, design)
+            values.update({k: fit["value"] for k, fit in fits.items()
+                           if fit["value"] is not None})
+            uncertainty = {"bootstrap": {**config.record(), **design.record(),
+                                         "seconds": round(time.perf_counter() - t_ci, 2)},
+                           "intervals": {k: {"ci": iv.pair(), "se": iv.se}
+                                         for k, iv in intervals.items()},
+                           "frechet_infinity": fits}
             wall = time.perf_counter() - t
             record = make_record(
                 protocol=protocol.summary(), model=gen.identity, sampler=sampler,
-                metrics=metrics_of(acc, reals, features.metrics),
+                metrics=values,
                 counts={"real": real.count, "generated": acc.count, "clips": len(clips),
                         "samples_per_clip": protocol.samples_per_clip},
                 timing=_timing(acc, real, wall, real_seconds, dist, cache),
@@ -271,7 +290,7 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
                            "chunks_cached": acc.chunks_cached, "real_chunks": real_chunks,
                            "real_chunks_cached": sum(r.chunks_cached for r in reals.values())},
                        "seeds": "sample_seed(protocol.seed, clip, sample) "
-                                "(vdbench.engine.generator)"})
+                                "(vdbench.engine.generator)", **uncertainty})
             if examples:
                 from vdbench.reporting.grid import save_grid
 
@@ -280,8 +299,31 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
                 record["sample_grid"] = [str(f) for f in files]
             path = write_record(opts.out, record, tag=_record_tag(protocol, run_name))
             record["_path"] = str(path)
+            # for paired comparisons of the variants (engine.accumulate.paired_of); not saved
+            record["_paired"] = PairedInputs(acc.stats, real.stats, features.metrics, config,
+                                             design)
             records.append(record)
     return records
+
+
+@dataclass(frozen=True)
+class PairedInputs:
+    """What `compare` needs to pair this variant with another: its statistics (rows kept),
+    the ground truth's, the metrics, the bootstrap settings and the resampling design."""
+
+    gen: Any
+    real: Any
+    metrics: list
+    bootstrap: Bootstrap
+    design: Design
+
+
+def run_design(protocol: Protocol, clips, truth) -> Design:
+    """Clusters are clips where a clip conditions its samples (observed frames, or a
+    caption); the real side is paired with them where the ground truth is those clips."""
+    captioned = len(clips) > 0 and clips.captions(range(1)) is not None
+    by_clip = protocol.conditional or captioned
+    return Design(by_clip=by_clip, paired=by_clip and clips is truth)
 
 
 def artefact_name(protocol: Protocol, label: str, key: dict) -> str:

@@ -98,9 +98,21 @@ def frechet_infinity(real: np.ndarray, real_ids: np.ndarray, gen: np.ndarray,
                        seed)
 
 
+def too_few(clusters: int) -> Optional[str]:
+    """Why ``clusters`` clips are too few for FVD∞ (None: enough)."""
+    try:
+        subset_sizes(clusters)
+    except InputError as err:
+        return str(err)
+    return None
+
+
 def fit_of_stats(gen, real, key: str, paired: bool, seed: int = 0) -> Optional[InfinityFit]:
-    """FVD∞ of one array of two FeatureStats that kept their rows (None if either did not)."""
+    """FVD∞ of one array of two FeatureStats that kept their rows (None if either did not,
+    or if they hold too few clusters: see ``too_few``)."""
     if not (gen.resamplable() and real.resamplable()):
+        return None
+    if too_few(len(np.unique(gen.cluster_ids()))) is not None:
         return None
     xg, xr = gen.all_rows(key), real.all_rows(key)
     return frechet_infinity(xr.reshape(len(xr), -1), real.cluster_ids(),
