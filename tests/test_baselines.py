@@ -80,3 +80,22 @@ def test_a_reference_no_row_has_is_refused_before_any_work(tmp_path, reference, 
     assert res.exit_code == 2, res.output
     assert res.output.count("error:") == 1 and fragment in res.output, res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_compare_prints_and_records_paired_verdicts(tmp_path):
+    """Against the ground truth, repeat-last's dynamics are lower by exactly the ground
+    truth's score (repeat-last scores 0 on every clip), on 8 clips: p ≤ 2/2⁸ + noise."""
+    res = CliRunner().invoke(main, [
+        "compare", "shapes", *FAST[:2], "--clips", "8", "--samples-per-clip", "1",
+        "--metrics", "sprite_dynamics", "--bootstrap", "200", "--out", str(tmp_path),
+        "--baselines", "repeat-last,ground-truth", "--baseline", "ground-truth"])
+    assert res.exit_code == 0, res.output
+    recs = {r["model"]["baseline"]: r for r in records(tmp_path)}
+    truth = recs["ground-truth"]["metrics"]["sprite_dynamics"]
+    judged = recs["repeat-last"]["paired"]
+    assert judged["against"] == "ground-truth" and judged["name"] == "repeat-last"
+    got = judged["values"]["sprite_dynamics"]
+    assert got["delta"] == pytest.approx(-truth) and got["p_value"] < 0.05
+    assert got["verdict"].startswith(f"repeat-last lower by {truth:.3g} [")
+    assert got["verdict"] in res.output and "(reference)" in res.output
+    assert recs["ground-truth"]["paired"]["values"] == {}
