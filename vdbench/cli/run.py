@@ -188,6 +188,8 @@ def compare(protocol_name, **kw):
         _refuse_sampling_options(options)
         variants: list[dict[str, Any]] = []
     elif opts.model is not None:  # a user generator samples once, by itself
+        for name in ("sampler", "conditioning"):
+            split_list(name, options[name])  # an unknown name is refused as such
         variants = [options]
     else:
         variants = _variants(protocol, options)
