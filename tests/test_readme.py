@@ -396,7 +396,8 @@ def check_model_export(argv, output, ws, before):
 
 
 # | `row` | value [lo, hi] | ... |  (one column per DEMO_VALUES entry)
-DEMO_ROW = re.compile(r"^\| `([\w/-]+)`[^|]*((?:\| [\d.]+ \[[\d.]+, [\d.]+\] )+)\|$")
+# (the real clips' row leaves the FVD cell empty: "| — ")
+DEMO_ROW = re.compile(r"^\| `([\w/-]+)`[^|]*(?:\| — )?((?:\| [\d.]+ \[[\d.]+, [\d.]+\] )+)\|$")
 DEMO_CELL = re.compile(r"([\d.]+) \[([\d.]+), ([\d.]+)\]")
 DEMO_VALUES = ("fvd", "context_consistency", "sprite_dynamics")
 # - `row` vs `reference`, value: verdict
