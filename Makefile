@@ -24,15 +24,16 @@ $(STAMP): pyproject.toml Makefile
 	@touch $(STAMP)
 
 # The embedded default: a model trained here on the procedural sprites (checkpoints/), the
-# BAIR-style 1 -> 15 prediction protocol on it with the real I3D, and the paper's comparisons.
+# BAIR-style 1 -> 15 prediction protocol on it with the real I3D, and the paper's comparison of
+# replacement vs reconstruction guidance (Section 3.1) in one `compare`, beside two trivial
+# generators, every value with its 95% interval and a paired verdict against reconstruction.
 DEMO_CKPT ?= checkpoints/shapes-tiny-v
 VDB := $(VENV)/bin/vdbench
 
 demo: $(STAMP)
-	$(VDB) run shapes --sampler langevin --preset quick --checkpoint $(DEMO_CKPT) \
+	$(VDB) compare shapes --conditioning replacement,reconstruction --baseline reconstruction \
+		--baselines repeat-last,random-sprites --preset quick --checkpoint $(DEMO_CKPT) \
 		--batch-size 16 --out $(DEMO_OUT)
-	$(VDB) compare shapes --conditioning replacement,reconstruction --preset quick \
-		--checkpoint $(DEMO_CKPT) --batch-size 16 --out $(DEMO_OUT)
 	@echo "sample grids (conditioning frame framed in yellow): $(DEMO_OUT)/samples-*.png / .gif"
 
 demo-fvd: $(STAMP)

@@ -401,8 +401,13 @@ def check_model_export(argv, output, ws, before):
     assert list(Path(outputs(argv)[0]).glob("*.safetensors"))
 
 
-DEMO_ROW = re.compile(r"^\|[^|]*\| (\w+) \| (replacement|reconstruction)[^|]*\| ([\d.]+) \| "
-                      r"([\d.]+) ± ([\d.]+) \| ([\d.]+) \|$")
+# | `row` | value [lo, hi] | ... |  (one column per DEMO_VALUES entry)
+# (the real clips' row leaves the FVD cell empty: "| — ")
+DEMO_ROW = re.compile(r"^\| `([\w/-]+)`[^|]*(?:\| — )?((?:\| [\d.]+ \[[\d.]+, [\d.]+\] )+)\|$")
+DEMO_CELL = re.compile(r"([\d.]+) \[([\d.]+), ([\d.]+)\]")
+DEMO_VALUES = ("fvd", "context_consistency", "sprite_dynamics")
+# - `row` vs `reference`, value: verdict
+DEMO_VERDICT = re.compile(r"^- `([\w/-]+)` vs `([\w/-]+)`, (\w+): (.+)$")
 
 
 def _agrees(stated: str, value: float) -> bool:
@@ -411,24 +416,44 @@ def _agrees(stated: str, value: float) -> bool:
     return abs(value - float(stated)) <= 0.5 * 10 ** -decimals + 1e-3 * abs(value)
 
 
+def _demo_row(records: list[dict], row: str) -> tuple[dict, str]:
+    """(the record, the metrics suffix) of a README demo row: a compare row's name, or
+    `real-clips` (the real side of the metrics that score it, FVD 0 by definition)."""
+    from vdbench.engine.verdicts import variant_name
+
+    if row == "real-clips":
+        return records[0], "_real"
+    (record,) = [r for r in records if variant_name(r) == row]
+    return record, ""
+
+
 def check_demo(argv, output, ws, before):
-    """The README's table of `make demo`'s results is what `make demo` gives."""
-    rows = [m.groups() for line in README.read_text().splitlines()
-            if (m := DEMO_ROW.match(line.strip()))]
-    assert len(rows) >= 2, "the README's demo table was not found"
+    """The README's table of `make demo`'s results (value and 95% interval per row, the real
+    clips' own scores) and its verdicts are what `make demo` gives."""
+    text = README.read_text()
+    rows = [m.groups() for line in text.splitlines() if (m := DEMO_ROW.match(line.strip()))]
+    assert len(rows) >= 4, "the README's demo table was not found"
     records = list(_result_records(ws / "demo-out").values())
-    (real,) = set(re.findall(r"context consistency \(real: ([\d.]+)\)", README.read_text()))
-    assert all(_agrees(real, r["metrics"]["context_consistency_real"]) for r in records)
-    for sampler, cond, *numbers in rows:
-        got = [r for r in records if r["sampler"]["name"] == sampler.lower()
-               and r["sampler"]["conditioning"] == cond]
-        assert got, (sampler, cond)
-        for rec in got:
-            m = rec["metrics"]
-            measured = [m["fvd"], m["fvd_per_draw_mean"], m["fvd_per_draw_std"],
-                        m["context_consistency"]]
-            for stated, value in zip(numbers, measured, strict=True):
-                assert _agrees(stated, value), (sampler, cond, stated, value)
+    for row, cells in rows:
+        record, suffix = _demo_row(records, row)
+        values = DEMO_VALUES[-len(DEMO_CELL.findall(cells)):]  # real clips: no FVD column
+        for key, stated in zip(values, DEMO_CELL.findall(cells), strict=True):
+            interval = record["intervals"][key + suffix]["ci"]
+            measured = [record["metrics"][key + suffix], *interval]
+            for s_value, value in zip(stated, measured, strict=True):
+                assert _agrees(s_value, value), (row, key, stated, measured)
+    verdicts = [m.groups() for line in text.splitlines()
+                if (m := DEMO_VERDICT.match(line.strip()))]
+    assert verdicts, "the README states no verdict of the demo"
+    for row, reference, key, stated in verdicts:
+        record, _ = _demo_row(records, row)
+        assert record["paired"]["against"] == reference
+        got = record["paired"]["values"][key]["verdict"]
+        number = r"\d+(?:\.\d+)?"
+        assert re.sub(number, "#", got) == re.sub(number, "#", stated), (row, key, got)
+        for s_value, value in zip(re.findall(number, stated), re.findall(number, got),
+                                  strict=True):
+            assert _agrees(s_value, float(value)), (row, key, stated, got)
 
 
 RESULT_CHECKS = [
@@ -555,7 +580,7 @@ def test_quick_start_is_make_demo_and_make_test():
     both targets); the block's tests above run them."""
     (quick,) = [b for b in BLOCKS if b.heading == "Quick start"]
     assert [c.text for c in quick.commands()][:2] == ["make demo", "make test"]
-    for target, expect in (("demo", "run shapes"), ("test", "-m pytest")):
+    for target, expect in (("demo", "compare shapes"), ("test", "-m pytest")):
         res = subprocess.run(["make", "-n", "--no-print-directory", target], cwd=ROOT,
                              capture_output=True, text=True)
         assert res.returncode == 0 and expect in res.stdout, res.stdout + res.stderr

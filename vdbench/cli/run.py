@@ -9,6 +9,7 @@ import click
 
 from vdbench.cli.common import DEVICE, SEED, THREADS, set_threads
 from vdbench.cli.sampling_options import sampling_options, split_list, take
+from vdbench.engine.baselines import BASELINES
 from vdbench.protocols.datasets.spatial import FITS
 
 
@@ -163,28 +164,97 @@ def run(protocol_name, **kw):
 @click.argument("protocol_name", metavar="PROTOCOL")
 @sampling_options(lists=("sampler", "conditioning"))
 @run_options
+@click.option("--baselines", "baseline_names", default=None,
+              help="Comma-separated trivial generators run on the same clips and seeds, as "
+                   f"rows of the table: {', '.join(BASELINES)} (see README). Without "
+                   "--checkpoint/--model only they run.")
+@click.option("--baseline", "reference", default=None,
+              help="The row every other row is compared with, paired (A of Δ = B − A): a "
+                   "row's name or one part of it, e.g. reconstruction or repeat-last "
+                   "[default: the first row].")
 def compare(protocol_name, **kw):
     """Several sampler/conditioning variants on the same clips and seeds, in one table.
 
     --sampler and --conditioning take comma-separated lists (every combination runs);
     --conditioning defaults to replacement,reconstruction for protocols that condition on
-    observed frames.
+    observed frames. --baselines adds trivial generators' rows. Every row gets each value's
+    95% interval and a paired verdict against the --baseline row.
     """
+    from vdbench.engine.baselines import check_baselines, parse_baselines
+
+    from vdbench.engine.verdicts import check_reference
+
     options = take(kw)
     protocol, opts = _prepare(protocol_name, kw)
+    kw["baselines"] = parse_baselines(kw.pop("baseline_names"))
+    check_baselines(protocol, kw["baselines"])
+    if kw["baselines"] and opts.checkpoint is None and opts.model is None:
+        _refuse_sampling_options(options)
+        variants: list[dict[str, Any]] = []
+    elif opts.model is not None:  # a user generator samples once, by itself
+        for name in ("sampler", "conditioning"):
+            split_list(name, options[name])  # an unknown name is refused as such
+        variants = [options]
+    else:
+        variants = _variants(protocol, options)
+    if opts.model is None:  # a user generator's name is known once it is loaded
+        check_reference(kw["reference"], protocol, variants, kw["baselines"])
+    _evaluate(protocol, variants, opts, kw)
+
+
+def _variants(protocol, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every combination of the listed samplers and conditioning methods."""
     samplers = split_list("sampler", options.pop("sampler"))
     conditionings = split_list("conditioning", options.pop("conditioning"))
     if conditionings == [None] and protocol.conditional:
         conditionings = ["replacement", "reconstruction"]
-    variants = [{**options, "sampler": s, "conditioning": c}
-                for s, c in itertools.product(samplers, conditionings)]
-    _evaluate(protocol, variants, opts, kw)
+    return [{**options, "sampler": s, "conditioning": c}
+            for s, c in itertools.product(samplers, conditionings)]
+
+
+def _refuse_sampling_options(options: dict[str, Any]) -> None:
+    from vdbench.metrics.errors import InputError
+    from vdbench.model.settings import option
+
+    for name, value in options.items():
+        if value is not None:
+            raise InputError(f"{option(name)}: applies to --checkpoint; only --baselines run "
+                             "here, and they do not sample")
 
 
 def _run_videos(protocol, variants, opts, kw, dist) -> None:
     from vdbench.engine.runner import run_variants
 
-    _report(protocol, run_variants(protocol, variants, opts, dist))
+    records = run_variants(protocol, variants, opts, dist, baselines=kw.get("baselines", ()))
+    if "reference" in kw and records:  # `compare`: paired verdicts (rank 0 only)
+        _compare_report(protocol, records, kw["reference"])
+    else:
+        _report(protocol, records)
+
+
+def _compare_report(protocol, records: list[dict], wanted) -> None:
+    """Each row against the reference row: paired verdicts, saved into the records."""
+    from tabulate import tabulate
+
+    from vdbench.engine.verdicts import (judge_records, pick_reference, save_verdicts,
+                                         variant_name)
+    from vdbench.reporting.compare_table import bootstrap_line, compare_rows
+
+    names = [variant_name(r) for r in records]
+    reference = pick_reference(names, wanted)
+    verdicts = judge_records(records, names, reference)
+    save_verdicts(records, names, verdicts, reference)
+    click.echo(f"\n{protocol.name} ({protocol.preset} preset): {protocol.num_clips} clips × "
+               f"{protocol.samples_per_clip} samples; rows compared with {names[reference]}")
+    line = bootstrap_line(records[0])
+    if line:
+        click.echo(line)
+    click.echo("")
+    click.echo(tabulate(compare_rows(records, names, verdicts, reference),
+                        headers=["value", "row", "value [95% interval]",
+                                 f"paired verdict (row − {names[reference]})"]))
+    for r in records:
+        click.echo(f"wrote {r['_path']}")
 
 
 def _evaluate(protocol, variants, opts, kw) -> None:

@@ -14,7 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -209,14 +209,19 @@ def _cache(opts: RunOptions, dist: Dist, name: str, key: dict, clips) -> ChunkCa
 
 
 def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOptions,
-                 dist: Optional[Dist] = None, extractor=None) -> list[dict]:
-    """Evaluate each variant (sampling options; None = the protocol's / checkpoint's value) on
-    the same clips and seeds; one record each (on rank 0; other ranks return an empty list)."""
+                 dist: Optional[Dist] = None, extractor=None,
+                 baselines: Sequence[str] = ()) -> list[dict]:
+    """Evaluate each variant (sampling options; None = the protocol's / checkpoint's value),
+    then each named baseline (vdbench.engine.baselines), on the same clips and seeds; one record
+    each (on rank 0; other ranks return an empty list)."""
+    from vdbench.engine.baselines import check_baselines, make_baselines
     from vdbench.reporting.records import make_record, write_record
 
     dist = dist or Dist()
-    generators = make_generators(protocol, variants, opts)  # fail before any work
+    check_baselines(protocol, list(baselines))
+    generators = make_generators(protocol, variants, opts) if variants else []  # fail early
     clips, truth = open_protocol_data(protocol, opts.data_dir)
+    generators += make_baselines(protocol, list(baselines), clips)
     references = {"": truth, **reference_data(protocol, opts.data_dir)}
     config = Bootstrap(opts.bootstrap, opts.bootstrap_seed)
     design = run_design(protocol, clips, truth)
@@ -252,7 +257,8 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
             examples: list[np.ndarray] = []
             # named by model and every applied setting: two runs that differ in anything keep
             # their own cache, grid and record
-            label = f"{gen.name}-{gen.settings.tag() if hasattr(gen, 'settings') else 'model'}"
+            label = getattr(gen, "label", None) or \
+                f"{gen.name}-{gen.settings.tag() if hasattr(gen, 'settings') else 'model'}"
             run_name = artefact_name(protocol, label, key)
             cache = _cache(opts, dist, run_name, key, clips)
             gen_p = generation_pass(protocol, clips, gen, features, cache, opts.batch_size)

@@ -6,6 +6,7 @@ import dataclasses
 
 from vdbench.metrics.errors import InputError
 from vdbench.protocols import shapes_consistency  # noqa: F401  (registers context_consistency)
+from vdbench.protocols import shapes_dynamics  # noqa: F401  (registers sprite_dynamics)
 from vdbench.protocols.base import Protocol
 
 QUICK = dict(num_clips=16, samples_per_clip=4, sampling={"steps": 32})
@@ -111,14 +112,16 @@ def get_protocol(name: str, preset: str = "paper") -> Protocol:
 SHAPES = Protocol(
     name="shapes", paper_section="mirrors 4.2 (BAIR) on procedural sprites (not BAIR)",
     dataset="shapes", split="test", resolution=32, frames=16, context_frames=1, num_clips=256,
-    samples_per_clip=100, metrics=("fvd", "fvd_per_draw", "context_consistency"),
+    samples_per_clip=100,
+    metrics=("fvd", "fvd_per_draw", "context_consistency", "sprite_dynamics"),
     paper_table="", mirrors_table="2", seed=0,
     # BAIR's sampler (Appendix A.2) except γ, which the checkpoint decides (not a paper model).
     sampling=dict(LANGEVIN, steps=256, conditioning="reconstruction", w_r=50.0),
     notes="1 → 15 frames at 32×32, like BAIR's protocol; FVD pooled over samples × clips with "
-          "the conditioning frame on both sides, plus context consistency of colours/areas.",
-    # Quick: 16 clips × 2 samples so that `make demo` (run + a two-way compare) stays well
-    # under 15 minutes on a 2-core CPU.
+          "the conditioning frame on both sides, plus context consistency of colours/areas "
+          "and sprite dynamics (do the observed sprites move as the data's sprites move).",
+    # Quick: 16 clips × 2 samples so that `make demo` (one compare: two guidance variants and
+    # two trivial generators) runs in minutes on a 2-core CPU.
     quick=dict(num_clips=16, samples_per_clip=2, sampling={"steps": 32}),
 )
 PROTOCOLS[SHAPES.name] = SHAPES
@@ -126,8 +129,8 @@ PROTOCOLS[SHAPES.name] = SHAPES
 SHAPES_EXTENSION = Protocol(
     name="shapes-extension", paper_section="mirrors 4.3.3 / Table 6 on procedural sprites",
     dataset="shapes", split="test", resolution=32, frames=64, context_frames=1, num_clips=256,
-    samples_per_clip=1, metrics=("fvd", "context_consistency"), paper_table="",
-    mirrors_table="6", seed=0,
+    samples_per_clip=1, metrics=("fvd", "context_consistency", "sprite_dynamics"),
+    paper_table="", mirrors_table="6", seed=0,
     sampling=dict(sampler="ancestral", steps=256, conditioning="reconstruction", w_r=50.0),
     notes="64-frame videos from a 16-frame model by block-autoregressive extension (8 frames of "
           "context per block) from 1 observed frame; replacement vs reconstruction guidance.",
