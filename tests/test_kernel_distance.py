@@ -197,6 +197,14 @@ def test_kvd_command_on_feature_files(tmp_path, fidelity_kid):
     assert (out["subset_size"], out["subsets"], out["seed"]) == (40, 100, 2020)
     text = run("kvd", tmp_path / "real.npy", tmp_path / "gen.npy")
     assert text.exit_code == 0 and text.output.startswith(f"KVD {out['kvd']:.6g} ± ")
+    # the interval: a bootstrap over videos, seeded and recorded, bracketing the value
+    lo, hi = out["kvd_ci"]
+    assert lo < out["kvd"] < hi and out["kvd_se"] > 0
+    assert (out["bootstrap"]["replicates"], out["bootstrap"]["seed"]) == (1000, 0)
+    assert "95% interval [" in text.output
+    again = _json(run("kvd", tmp_path / "real.npy", tmp_path / "gen.npy", "--json",
+                      "--bootstrap", "200", "--bootstrap-seed", "5"))
+    assert again["kvd"] == out["kvd"] and again["kvd_ci"] != out["kvd_ci"]
 
 
 def test_kvd_command_bad_inputs(tmp_path):
@@ -250,7 +258,7 @@ def test_run_computes_kvd_beside_fvd_and_export_carries_it(tmp_path, i3d_extract
     # a metric of a network the protocol does not run is refused, naming what it offers
     _assert_one_error(run("run", "shapes", "--model", "tests.fast_generator:factory",
                           "--metrics", "fvd,kid_avg", "--out", tmp_path / "no"),
-                      "--metrics", "shapes computes fvd, fvd_per_draw, context_consistency, kvd")
+                      "--metrics", "shapes computes fvd, fvd_per_draw, context_consistency", "kvd")
 
 
 def test_fvd_takes_feature_files_and_kvd_needs_two_clips(tmp_path):
@@ -264,4 +272,9 @@ def test_fvd_takes_feature_files_and_kvd_needs_two_clips(tmp_path):
     assert out["fvd"] == pytest.approx(expect, rel=1e-9) and out["n_generated"] == 20
     _assert_one_error(run("run", "shapes", "--model", "tests.fast_generator:factory",
                           "--clips", "1", "--metrics", "kvd", "--out", tmp_path / "one"),
-                      "kvd", "at least 2 clips")
+                      "at least 2 clips")  # (the bootstrap's refusal comes first)
+    from vdbench.metrics.errors import InputError
+    from vdbench.metrics.registry import get_metric
+
+    with pytest.raises(InputError, match="kvd.*at least 2 clips"):
+        get_metric("kvd").check(1, 1)

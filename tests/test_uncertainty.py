@@ -272,3 +272,55 @@ def test_fvd_command_interval_and_stats_file(tmp_path, i3d_weights, i3d_extracto
     assert res.exit_code == 0 and "no interval: a statistics file holds sums only" in res.output
     res = CliRunner().invoke(main, ["fvd", str(real), str(gen), "--bootstrap", "0"])
     assert res.exit_code == 2 and "error: --bootstrap: at least 2" in res.output
+
+
+@pytest.mark.parametrize("resample_real", [True, False])
+def test_kernel_fast_path_equals_mmd_of_the_repeated_rows(resample_real):
+    """KVD replicates from kernel matrices computed once equal the unbiased MMD² of the rows
+    each replicate repeats (computed here with a double loop), whole sets of equal size."""
+    rng = np.random.default_rng(3)
+    metric = get_metric("kvd")
+    gen = FeatureStats(metric.needs(), 1, bootstrap=True)
+    real = FeatureStats(metric.needs(), 1, bootstrap=True)
+    gen.add({"i3d": rng.standard_normal((6, D)) + 0.3}, clusters=np.arange(6))
+    real.add({"i3d": rng.standard_normal((6, D))}, clusters=np.arange(6))
+    wg = rng.multinomial(6, np.full(6, 1 / 6), size=4)
+    wr = rng.multinomial(6, np.full(6, 1 / 6), size=4) if resample_real else None
+    assert U._whole_set_kernel(metric, gen, real)
+    fast = U.metric_replicates(metric, gen, real, wg, wr)["kvd"]
+
+    def mmd_loop(x, y):
+        k = lambda a, b: (a @ b / len(a) + 1.0) ** 3  # noqa: E731
+        m, n = len(x), len(y)
+        xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+        yy = sum(k(y[i], y[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+        xy = sum(k(x[i], y[j]) for i in range(m) for j in range(n)) / (m * n)
+        return xx + yy - 2 * xy
+
+    xr, xg = real.all_rows("i3d"), gen.all_rows("i3d")
+    for r in range(4):
+        x = np.repeat(xr, wr[r], axis=0) if resample_real else xr
+        expected = mmd_loop(x, np.repeat(xg, wg[r], axis=0))
+        assert fast[r] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_kernel_replicates_of_subset_averaged_kvd_use_the_whole_resampled_sets():
+    """Unequal counts (KVD averaged over subsets): each replicate is MMD²_u of the whole
+    resampled sets, computed here from the repeated rows with the library's plain estimator."""
+    from vdbench.metrics.kernel import mmd2_unbiased
+
+    rng = np.random.default_rng(4)
+    metric = get_metric("kvd")
+    gen = FeatureStats(metric.needs(), 1, bootstrap=True)
+    real = FeatureStats(metric.needs(), 1, bootstrap=True)
+    gen.add({"i3d": rng.standard_normal((9, D)) + 0.5}, clusters=np.arange(9))
+    real.add({"i3d": rng.standard_normal((5, D))}, clusters=np.arange(5))
+    wg = rng.multinomial(9, np.full(9, 1 / 9), size=3)
+    wr = rng.multinomial(5, np.full(5, 1 / 5), size=3)
+    assert not U._whole_set_kernel(metric, gen, real)
+    reps = U.metric_replicates(metric, gen, real, wg, wr)
+    assert set(reps) == {"kvd"}
+    for r in range(3):
+        expected = mmd2_unbiased(np.repeat(real.all_rows("i3d"), wr[r], axis=0),
+                                 np.repeat(gen.all_rows("i3d"), wg[r], axis=0))
+        assert reps["kvd"][r] == pytest.approx(expected, rel=1e-9, abs=1e-12)

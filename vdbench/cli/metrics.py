@@ -60,9 +60,10 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
 @click.argument("generated")
 @input_options
 @network_options(default="i3d", default_help="i3d: KVD; inception: KID-avg or KID-first.")
+@bootstrap_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def kvd(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
-        network, frame_mode, weights, as_json):
+        network, frame_mode, weights, bootstrap, bootstrap_seed, as_json):
     """Kernel Video Distance between REAL and GENERATED (KID with --network inception).
 
     The unbiased MMD² of the I3D logits (as for FVD) under the kernel (xᵀy/d + 1)³, averaged
@@ -75,26 +76,43 @@ def kvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
     from vdbench.engine.streaming import metric_between
     from vdbench.metrics.networks import by_family
     from vdbench.metrics.registry import kernel_distance_of
+    from vdbench.metrics.uncertainty import metric_intervals
     from vdbench.reporting.provenance import environment
 
     set_threads(threads)
+    config = bootstrap_config(bootstrap, bootstrap_seed)
     net = by_family(network, frame_mode)
     metric = kernel_distance_of(net.name)
     values, a, b, extractor = metric_between(
         real, generated, net, metric, lambda: net.make(device, weights), batch_size=batch_size,
-        frames=frames, clips_per_video=clips_per_video, value_range=value_range)
+        frames=frames, clips_per_video=clips_per_video, value_range=value_range,
+        bootstrap=True)
     value, std = values[metric.name], values[f"{metric.name}_std"]
+    # each video its own cluster, the two sides resampled independently (as `vdbench fvd`)
+    found = metric_intervals(metric, b, a, config, paired=False, point=values).get(metric.name)
     size = min(metric.max_subset_size, a.count, b.count)
     result = {"kvd": value, "kvd_std": std, "metric": metric.name, "real": str(real),
               "generated": str(generated), "n_real": a.count, "n_generated": b.count,
               "network": net.network_label, **metric.settings(), "subset_size": size,
+              "kvd_ci": None if found is None else found.pair(),
+              "kvd_se": None if found is None else found.se,
+              "bootstrap": {**config.record(), "clusters": "videos (each its own cluster)",
+                            "real_side": "resampled on its own"} if found is not None else
+              {"not_computed": "more than 4096 rows a side (kernel matrices too large); "
+                               "kvd_std is the spread over subsets"},
               "weights_sha256": getattr(extractor, "weights_sha256", None),
               "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{metric.name.upper()} {value:.6g} ± {std:.3g}  ({metric.subsets} subsets of "
+               f"{size}; real: {a.count}, generated: {b.count} videos)")
+    if found is None:
+        click.echo(f"  no interval: {result['bootstrap']['not_computed']}")
     else:
-        click.echo(f"{metric.name.upper()} {value:.6g} ± {std:.3g}  ({metric.subsets} subsets of "
-                   f"{size}; real: {a.count}, generated: {b.count} videos)")
+        click.echo(f"  95% interval [{found.lo:.6g}, {found.hi:.6g}], bootstrap SE "
+                   f"{found.se:.3g} ({config.replicates} replicates over videos, seed "
+                   f"{config.seed})")
 
 
 @click.command()

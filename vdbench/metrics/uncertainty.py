@@ -23,15 +23,20 @@ itself (see Interval.of); the standard error is the replicates' standard deviati
 from __future__ import annotations
 
 import contextlib
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
-from vdbench.metrics.base import FrechetDistance, Metric
+from vdbench.metrics import kernel
+from vdbench.metrics.base import FrechetDistance, KernelDistance, Metric
 from vdbench.metrics.errors import InputError
 from vdbench.metrics.feature_stats import FeatureStats
+from vdbench.util.blas import one_blas_thread
+
+log = logging.getLogger(__name__)
 
 METHOD = "cluster bootstrap over clips"
 INTERVAL = "percentile interval of the replicates, moved by value - mean(replicates)"
@@ -270,12 +275,57 @@ def _frechet_replicates(metric: FrechetDistance, gen: FeatureStats, real: Featur
     return {f"{metric.name}_mean": per.mean(0), f"{metric.name}_std": per.std(0)}
 
 
+# Kernel distances get their replicates from kernel matrices computed once, up to this many rows
+# a side (three float64 matrices of at most 4096² entries: 400 MiB); above it, no interval.
+KERNEL_MATRIX_ROWS = 4096
+
+
+def _whole_set_kernel(metric: Metric, gen: FeatureStats, real: Optional[FeatureStats]) -> bool:
+    """Whether ``metric`` is a kernel distance computed on the whole of both sets (equal counts
+    within the subset size: kernel.kernel_distance then evaluates MMD²_u once, std 0)."""
+    return (isinstance(metric, KernelDistance) and real is not None
+            and gen.count == real.count <= metric.max_subset_size)
+
+
+def _kernel_replicates(metric: KernelDistance, gen: FeatureStats, real: FeatureStats,
+                       wg: np.ndarray, wr: Optional[np.ndarray]) -> dict[str, np.ndarray]:
+    """MMD²_u of every replicate from the kernel matrices computed once: with row counts w, the
+    within-set sum over pairs of distinct positions is wᵀKw − Σ w_i K_ii and the cross sum
+    w_xᵀ K_xy w_y (the same value as kernel.mmd2_unbiased on the rows repeated w times). Where
+    the value itself is an average over subsets (unequal counts, or more rows than the subset
+    size), the replicates still take the whole resampled sets: MMD²_u of the same two
+    distributions with less subset noise (that noise is the recorded ``_std``); the interval
+    is then centred on the subset-averaged value (Interval.of)."""
+    xr, _ = _rows(real, metric.array.key)
+    xg, _ = _rows(gen, metric.array.key)
+    xr, xg = xr.astype(np.float64), xg.astype(np.float64)
+    wr = np.ones((len(wg), len(xr))) if wr is None else wr.astype(np.float64)
+    wg = wg.astype(np.float64)
+    with one_blas_thread():  # the same bits at any BLAS thread count
+        kxx, kyy = kernel.polynomial_kernel(xr, xr), kernel.polynomial_kernel(xg, xg)
+        kxy = kernel.polynomial_kernel(xr, xg)
+        m, n = wr.sum(1), wg.sum(1)
+        within_x = (np.einsum("rj,rj->r", wr @ kxx, wr) - wr @ np.diag(kxx)) / (m * (m - 1))
+        within_y = (np.einsum("rj,rj->r", wg @ kyy, wg) - wg @ np.diag(kyy)) / (n * (n - 1))
+        cross = np.einsum("rj,rj->r", wr @ kxy, wg) / (m * n)
+    values = within_x + within_y - 2 * cross
+    if _whole_set_kernel(metric, gen, real):  # the subset std is 0 in every replicate too
+        return {metric.name: values, f"{metric.name}_std": np.zeros_like(values)}
+    return {metric.name: values}
+
+
 def metric_replicates(metric: Metric, gen: FeatureStats, real: Optional[FeatureStats],
                       wg: np.ndarray, wr: Optional[np.ndarray]) -> dict[str, np.ndarray]:
     """The metric's values [R] for each replicate's row weights of the generated (``wg``
     [R, Ng]) and real (``wr`` [R, Nr]; None: the real set as it is) statistics."""
     if isinstance(metric, FrechetDistance) and real is not None and wr is not None:
         return _frechet_replicates(metric, gen, real, wg, wr)
+    if isinstance(metric, KernelDistance) and real is not None:
+        if max(gen.count, real.count) <= KERNEL_MATRIX_ROWS:
+            return _kernel_replicates(metric, gen, real, wg, wr)
+        log.warning("%s: no interval (more than %d rows a side); its _std is the spread over "
+                    "subsets", metric.name, KERNEL_MATRIX_ROWS)
+        return {}
     values, needs = [], metric.needs()
     for r in range(len(wg)):
         other = real.reweighted(wr[r], needs) if real is not None and wr is not None else real
