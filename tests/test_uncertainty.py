@@ -164,6 +164,10 @@ def test_verdict_strings():
     assert U.verdict(higher) == "B higher by 0.500 [0.250, 0.750], p < 0.001"
     same = U.Paired("fvd", 100.0, 95.0, U.Interval(-5.0, -15.0, 5.0, 5.0), 0.31, 1000)
     assert U.verdict(same) == "no significant difference at this sample size (p = 0.310)"
+    # the permutation test rejects but the interval of the difference holds 0: not settled
+    mixed = U.Paired("fvd", 679.0, 393.8, U.Interval(-285.1, -526.5, 78.3, 150.0), 0.0005, 1000)
+    assert U.verdict(mixed, "random") == ("inconclusive: random lower by 285.1 [-78.3, 526.5] "
+                                          "holds 0, though p < 0.001")
 
 
 def test_frechet_infinity_equals_a_least_squares_fit_of_naive_distances():

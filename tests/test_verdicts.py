@@ -40,7 +40,7 @@ def test_a_constant_shift_is_found_with_an_exact_interval():
     assert got["delta"] == pytest.approx(0.25) and got["delta_ci"] == pytest.approx([0.25] * 2)
     # every permutation that is not all-swapped or none-swapped shrinks |Δ|: p ≈ 1/401
     assert got["p_value"] < 0.01
-    assert got["verdict"].startswith("B higher by 0.25 [0.25, 0.25], p ")
+    assert got["verdict"].startswith("B higher by 0.250 [0.250, 0.250], p ")
     assert got["against"] == "A"
 
 

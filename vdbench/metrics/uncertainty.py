@@ -436,8 +436,10 @@ def _decimals(x: float) -> int:
 
 def verdict(result: Paired, name_b: str = "B", alpha: float = 0.05) -> str:
     """One line for a table: "B lower by 12.3 [4.0, 20.1], p = 0.004" (the interval of the
-    difference, B − A, read in the direction of the change), or "no significant difference at
-    this sample size" when the permutation test does not reject at ``alpha``."""
+    difference, B − A, read in the direction of the change) when the permutation test rejects
+    at ``alpha`` and the 95% interval of the difference excludes 0; "no significant difference
+    at this sample size" when the test does not reject; "inconclusive" when the two disagree
+    (a rejecting test with an interval that holds 0: the difference's sign is not settled)."""
     d, p = result.delta, result.p_value
     p_text = f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
     if p >= alpha or d.value == 0:
@@ -445,5 +447,7 @@ def verdict(result: Paired, name_b: str = "B", alpha: float = 0.05) -> str:
     sign, word = (-1, "lower") if d.value < 0 else (1, "higher")
     lo, hi = sorted((sign * d.lo, sign * d.hi))
     k = _decimals(d.value)
-    return (f"{name_b} {word} by {sign * d.value:.{k}f} [{lo:.{k}f}, {hi:.{k}f}], "
-            f"{p_text}")
+    found = f"{name_b} {word} by {sign * d.value:.{k}f} [{lo:.{k}f}, {hi:.{k}f}]"
+    if d.lo <= 0 <= d.hi:
+        return f"inconclusive: {found} holds 0, though {p_text}"
+    return f"{found}, {p_text}"
