@@ -28,6 +28,7 @@ SPEC = {
     "is_c3d_per_draw": ("is_per_draw", "c3d_logits"),
     "is_avg": ("is", "inception_avg_logits"), "is_first": ("is", "inception_first_logits"),
     "context_consistency": ("mean", "context_consistency"),
+    "sprite_dynamics": ("mean", "sprite_dynamics"),
 }
 
 
@@ -117,9 +118,25 @@ def expected_metrics(record: dict) -> dict[str, float]:
     return out
 
 
+def fit_infinity(points: list) -> float:
+    """The intercept a of the least-squares line value = a + b/N through the (N, value)
+    points (Chong & Forsyth 2020's extrapolation to 1/N = 0)."""
+    n, value = np.array(points, dtype=np.float64).T
+    design = np.stack([np.ones_like(n), 1.0 / n], axis=1)
+    return float(np.linalg.lstsq(design, value, rcond=None)[0][0])
+
+
 def check_record(record: dict, rel: float = 1e-6) -> dict[str, float]:
-    """Assert the record holds exactly the recomputed metrics; returns them."""
+    """Assert the record holds exactly the recomputed metrics; returns them. FVD∞ (``*_inf``)
+    is checked as the least-squares intercept of the record's own subset points, the point at
+    every clip being the recorded distance itself."""
     expected = expected_metrics(record)
+    for name, fit in record.get("frechet_infinity", {}).items():
+        if "points" in fit:
+            n_all, at_all = max(fit["points"])
+            base = name[:-len("_inf")]
+            assert at_all == pytest.approx(expected[base], rel=rel), (name, at_all)
+            expected[name] = fit_infinity(fit["points"])
     got = record["metrics"]
     assert set(got) == set(expected), (sorted(got), sorted(expected))
     for k, v in expected.items():
