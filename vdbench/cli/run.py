@@ -78,18 +78,34 @@ def _report(protocol, records) -> None:
         return
     keys = sorted({k for r in records for k in r["metrics"]})
     shown = ("sampler", "conditioning", "steps", "gamma", "w_r", "cfg_weight")
-    rows = [[r["sampler"].get(k, "") for k in shown] + [r["metrics"].get(k) for k in keys]
+    rows = [[r["sampler"].get(k, "") for k in shown] + [_with_interval(r, k) for k in keys]
             for r in records]
     click.echo(f"\n{protocol.name} ({protocol.preset} preset): {protocol.num_clips} clips × "
-               f"{protocol.samples_per_clip} samples\n")
+               f"{protocol.samples_per_clip} samples; value [95% interval]\n")
     click.echo(tabulate(rows, headers=["sampler", "conditioning", "steps", "γ", "w_r", "w"]
-                        + keys, floatfmt=".4g"))
+                        + keys, floatfmt=".4g", disable_numparse=True))
+    boot = records[0].get("bootstrap", {})
+    if "replicates" in boot:
+        click.echo(f"\n95% intervals: {boot.get('method', 'bootstrap')} "
+                   f"({boot['replicates']} replicates, seed {boot['seed']})")
     for r in records:
         cache = r.get("cache", {})
         if cache.get("chunks_cached"):
             click.echo(f"{cache['chunks_cached']} of {cache['chunks']} generated chunks came "
                        f"from the cache {cache['folder']}")
         click.echo(f"wrote {r['_path']}")
+
+
+def _with_interval(record: dict, key: str) -> str:
+    """A record's value as text, with its bootstrap interval where it has one."""
+    value = record["metrics"].get(key)
+    if value is None:
+        return ""
+    found = record.get("intervals", {}).get(key)
+    if not found or found.get("ci") is None:
+        return f"{value:.4g}"
+    lo, hi = found["ci"]
+    return f"{value:.4g} [{lo:.4g}, {hi:.4g}]"
 
 
 def _prepare(protocol_name: str, kw: dict):
