@@ -52,16 +52,22 @@ def context_consistency(real: np.ndarray, videos: np.ndarray, context_frames: in
     return frame_scores(context, generated).mean(axis=1).tolist()
 
 
-class ContextConsistency:
-    """A paired scorer (vdbench.metrics.networks): one score per generated video against its
-    real clip's conditioning frame. No network, no weights."""
+class PixelScorer:
+    """A paired scorer (vdbench.metrics.networks) computed from the pixels alone: one score per
+    generated video against its real clip. No network, no weights."""
 
-    network = NETWORK
+    network = ""
     preprocessing = "uint8 frames as they are"
 
     def __init__(self, device: str = "cpu", weights=None):
         del device, weights  # pure numpy: nothing to load
         self.weights_sha256: dict[str, str] = {}  # known: there are no weights
+
+
+class ContextConsistency(PixelScorer):
+    """Each generated video against its real clip's conditioning frame."""
+
+    network = NETWORK
 
     def score(self, videos: np.ndarray, real: np.ndarray, context_frames: int) -> np.ndarray:
         return np.asarray(context_consistency(real, videos, context_frames), dtype=np.float64)

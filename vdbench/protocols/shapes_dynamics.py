@@ -31,6 +31,7 @@ from vdbench.metrics.base import MeanScore
 from vdbench.metrics.networks import Array, FeatureNetwork, register_network
 from vdbench.metrics.registry import register_metric
 from vdbench.protocols.datasets.shapes import BACKGROUND, PALETTE
+from vdbench.protocols.shapes_consistency import PixelScorer
 
 # Pixels per frame at 32×32. The generator draws each velocity component uniformly in
 # [-1.5, 1.5] (datasets/shapes.py, sprite_paths); the tolerances cover the centroid's error on
@@ -105,16 +106,11 @@ def sprite_dynamics(videos: np.ndarray, real: np.ndarray, context_frames: int) -
     return np.where(total > 0, counted.sum(axis=(1, 2)) / np.maximum(total, 1), 1.0)
 
 
-class SpriteDynamics:
-    """A paired scorer (vdbench.metrics.networks): one score per generated video, its steps
-    starting at its real clip's last conditioning frame. No network, no weights."""
+class SpriteDynamics(PixelScorer):
+    """One score per generated video, its steps starting at its real clip's last conditioning
+    frame."""
 
     network = NETWORK
-    preprocessing = "uint8 frames as they are"
-
-    def __init__(self, device: str = "cpu", weights=None):
-        del device, weights  # pure numpy: nothing to load
-        self.weights_sha256: dict[str, str] = {}  # known: there are no weights
 
     def score(self, videos: np.ndarray, real: np.ndarray, context_frames: int) -> np.ndarray:
         return sprite_dynamics(np.asarray(videos), np.asarray(real), context_frames)
