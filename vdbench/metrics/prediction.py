@@ -23,6 +23,8 @@ use_sample_covariance=False)`` (tests/test_prediction_metrics.py checks them to 
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -103,7 +105,7 @@ def _generated(videos: np.ndarray, real: np.ndarray, context_frames: int
     return videos[:, context_frames:], real[:, context_frames:]
 
 
-class _PairedScore:
+class _PairedScore(abc.ABC):
     """A paired scorer (vdbench.metrics.networks): one value per generated video, the mean
     over its generated frames of ``per_frame`` against its real clip. No weights."""
 
@@ -118,8 +120,9 @@ class _PairedScore:
         pred, truth = _generated(videos, real, context_frames)
         return self.per_frame(pred, truth).mean(axis=1)
 
+    @abc.abstractmethod
     def per_frame(self, pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """One value per generated frame [N, T] of ``pred`` against ``truth``."""
 
 
 class PSNRScore(_PairedScore):
