@@ -19,6 +19,7 @@ from vdbench.metrics.errors import InputError
 from vdbench.metrics.feature_stats import FeatureStats
 from vdbench.metrics.kernel import kernel_distance, kvd, mmd2_unbiased
 from vdbench.metrics.registry import get_metric, kernel_distance_of
+from tests.test_cli_errors import assert_one_error
 
 
 @pytest.fixture(scope="module")
@@ -176,12 +177,11 @@ def _json(res):
 
 
 def _assert_one_error(res, *fragments):
-    assert res.exit_code == 2, res.output
-    assert "Traceback" not in res.output, res.output
-    errors = [line for line in res.output.splitlines() if "error:" in line]
-    assert len(errors) == 1 and errors[0].startswith("error: "), res.output
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
+    """The shared one-line-error rule (tests/test_cli_errors.py), the line naming every
+    fragment."""
+    line = assert_one_error(res, fragments[0] if fragments else "")
+    for fragment in fragments[1:]:
+        assert fragment in line, line
 
 
 def test_kvd_command_on_feature_files(tmp_path, fidelity_kid):
