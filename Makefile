@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml Makefile
 	@# torch-fidelity (FID Inception) without its torchvision requirement, which would replace
 	@# the installed torch build (see pyproject.toml, extra `inception`).
 	$(PY) -m pip install -q --no-deps "torch-fidelity>=0.3,<0.5"
+	@# lpips (the second LPIPS implementation tests/test_lpips.py compares with) and torchvision
+	@# (torch 2.N pairs with torchvision 0.(N+15)), without deps for the same reason.
+	$(PY) -m pip install -q --no-deps "lpips>=0.1.4,<0.2" "torchvision==$$($(PY) -c \
+		'import torch; print("0.%d.*" % (int(torch.__version__.split(".")[1]) + 15))')"
 	@touch $(STAMP)
 
 # The embedded default: a model trained here on the procedural sprites (checkpoints/), the

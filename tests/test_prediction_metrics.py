@@ -10,7 +10,8 @@ from vdbench.cli import main
 from vdbench.metrics.base import best_and_mean
 from vdbench.metrics.errors import InputError
 from vdbench.metrics.feature_stats import FeatureStats
-from vdbench.metrics.prediction import PSNRScore, SSIMScore, psnr_frames, ssim_frames
+from vdbench.metrics.prediction import (PSNR_MAX, PSNRScore, SSIMScore, psnr_frames,
+                                        ssim_frames)
 from vdbench.metrics.registry import get_metric
 
 skimage_metrics = pytest.importorskip("skimage.metrics")  # the `test` extra installs it
@@ -46,7 +47,9 @@ def test_per_frame_values_equal_scikit_image(shape, noise):
 
 def test_closed_forms_exact_frame_and_constant_offset():
     truth = np.full((1, 16, 16, 3), 100, np.uint8)
-    assert psnr_frames(truth, truth)[0] == np.inf and ssim_frames(truth, truth)[0] == 1.0
+    # an exact frame: PSNR +inf counts as the cap (PSNR_MAX, 100 dB); SSIM 1
+    assert psnr_frames(truth, truth)[0] == PSNR_MAX == 100.0
+    assert ssim_frames(truth, truth)[0] == 1.0
     # a constant offset of 10 levels: MSE = (10/255)², PSNR = 20 log10(25.5)
     assert psnr_frames(truth + 10, truth)[0] == pytest.approx(20 * np.log10(25.5), abs=1e-12)
     # constant frames: SSIM reduces to its luminance term (2μxμy + C1) / (μx² + μy² + C1)

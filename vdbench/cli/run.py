@@ -57,6 +57,9 @@ def run_options(fn):
         click.option("--inception-weights", default=None, type=click.Path(dir_okay=False),
                      help="FID Inception weights (.pth) [default: the cache; "
                           "`vdbench weights fetch inception`]."),
+        click.option("--lpips-weights", default=None, type=click.Path(dir_okay=False),
+                     help="LPIPS v0.1 AlexNet weights (.safetensors; README, LPIPS) for "
+                          "--metrics lpips [default: the cache]."),
         click.option("--dist-timeout", type=click.IntRange(min=10), default=600,
                      help="Seconds a rank waits for the others under torchrun before failing."),
         click.option("--bootstrap", "bootstrap", type=int, default=None,
@@ -140,7 +143,8 @@ def _prepare(protocol_name: str, kw: dict):
         protocol = dataclasses.replace(protocol, with_replacement=True)
     opts = RunOptions(kw["checkpoint"], kw["model_spec"], kw["data_dir"], kw["out"],
                       kw["device"], kw["batch_size"], kw["resume"], kw["cache_dir"],
-                      kw["c3d_weights"], kw["inception_weights"], **_bootstrap(protocol, kw))
+                      kw["c3d_weights"], kw["inception_weights"], **_bootstrap(protocol, kw),
+                      lpips_weights=kw["lpips_weights"])
     return protocol, opts
 
 

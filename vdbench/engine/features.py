@@ -33,18 +33,25 @@ class FeatureSet:
 
     Networks load when the set is made, before any generation: missing weights fail the run at
     once with the message saying where to put them. ``extractor`` replaces the I3D.
+
+    ``plan``: the arrays of a generated set; ``real_plan``: those of the real clips, without the
+    paired scores that have no real-side value (PSNR of a clip against itself).
     """
 
     def __init__(self, protocol: Protocol, device: str, extractor=None,
-                 c3d_weights: Optional[str] = None, inception_weights: Optional[str] = None):
+                 c3d_weights: Optional[str] = None, inception_weights: Optional[str] = None,
+                 lpips_weights: Optional[str] = None):
         protocol.check_conditional_metrics(protocol.metrics)
         self.metrics = protocol_metrics(protocol)
         for metric in self.metrics:
             metric.check(protocol.num_clips, protocol.samples_per_clip)
         self.plan = merge_plans(*(m.needs() for m in self.metrics))
         self.arrays: dict[str, Array] = {m.array.key: m.array for m in self.metrics}
+        self.real_plan = {k: keep for k, keep in self.plan.items()
+                          if get_network(self.arrays[k].network).real_side}
         self.context_frames = protocol.context_frames
-        weights = {"c3d": c3d_weights, "inception": inception_weights}  # by network family
+        # by network family
+        weights = {"c3d": c3d_weights, "inception": inception_weights, "lpips": lpips_weights}
         used = {get_network(a.network).family for a in self.arrays.values()}
         for family, given in weights.items():
             if given is not None and family not in used:
@@ -59,10 +66,12 @@ class FeatureSet:
             else:
                 self.extractors[name] = network.make(device, weights.get(network.family))
 
-    def accumulator(self, draws: int = 1, bootstrap: bool = False) -> Accumulator:
+    def accumulator(self, draws: int = 1, bootstrap: bool = False,
+                    real: bool = False) -> Accumulator:
         """An empty set for a pass with ``draws`` samples per clip; ``bootstrap``: keeping
-        every row with its cluster (its clip)."""
-        return Accumulator(FeatureStats(self.plan, draws, bootstrap=bootstrap))
+        every row with its cluster (its clip); ``real``: of the real clips (``real_plan``)."""
+        plan = self.real_plan if real else self.plan
+        return Accumulator(FeatureStats(plan, draws, bootstrap=bootstrap))
 
     @property
     def record(self) -> dict:
@@ -75,9 +84,13 @@ class FeatureSet:
             "feature_arrays": sorted(self.plan),
             "metric_precision": metric_precision()}
 
-    def __call__(self, videos: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
+    def __call__(self, videos: np.ndarray, real: Optional[np.ndarray] = None
+                 ) -> dict[str, np.ndarray]:
+        """The arrays of generated ``videos`` (``plan``) against their ``real`` clips; without
+        ``real``, those of real clips (``real_plan``), a paired score against the clip itself."""
+        plan, real = (self.plan, real) if real is not None else (self.real_plan, videos)
         out: dict[str, np.ndarray] = {}
         for name, extractor in self.extractors.items():
-            out.update(network_arrays(extractor, name, self.plan, videos, real,
+            out.update(network_arrays(extractor, name, plan, videos, real,
                                       self.context_frames))
         return out

@@ -51,6 +51,7 @@ class RunOptions:
     inception_weights: Optional[str] = None  # FID Inception .pth (default: the cache)
     bootstrap: int = DEFAULT_REPLICATES  # replicates of the intervals (vdbench.metrics.uncertainty)
     bootstrap_seed: int = 0
+    lpips_weights: Optional[str] = None  # LPIPS weights file (default: the cache)
 
     @property
     def cache_root(self) -> Path:
@@ -134,7 +135,7 @@ def real_pass(truth, features: FeatureSet, cache: ChunkCache, batch_size: int,
               name: str = "real clips") -> Pass:
     def compute(chunk, block):
         t = time.perf_counter()
-        arrays = features(block["clips"], block["clips"])
+        arrays = features(block["clips"])
         return {"arrays": arrays, "seconds": {"metrics": time.perf_counter() - t}}
 
     return Pass(name, chunking.plan(len(truth), 1, batch_size), cache, compute,
@@ -229,14 +230,14 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
     from vdbench.engine.distributed import rank_device
 
     features = FeatureSet(protocol, rank_device(opts.device), extractor, opts.c3d_weights,
-                          opts.inception_weights)
+                          opts.inception_weights, opts.lpips_weights)
     chunk_key = {"chunk_size": opts.batch_size, **features.record}
     records = []
     with GracefulStop() as stop:
         t0 = time.perf_counter()
         reals, real_chunks = {}, 0
         for split, data in references.items():
-            reals[split] = features.accumulator(bootstrap=True)
+            reals[split] = features.accumulator(bootstrap=True, real=True)
             key = {"kind": "real", "data": data.describe(), "frames": protocol.frames,
                    "context_frames": protocol.context_frames, **chunk_key}
             name = artefact_name(protocol, "real" + ("-" + split if split else ""), key)

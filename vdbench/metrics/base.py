@@ -164,34 +164,37 @@ class MeanScore(Metric):
 
 @dataclass(frozen=True)
 class PredictionScore(Metric):
-    """A per-video score of a generated continuation against the real one (higher is better:
-    PSNR, SSIM; vdbench.metrics.prediction), over a clip's N samples: ``name_best`` the mean
-    over clips of the best sample's score (best-of-N), ``name_mean`` the mean over all clips
-    and samples. The real set is not scored against itself."""
+    """A per-video score of a generated continuation against the real one (PSNR, SSIM: higher
+    is better; LPIPS: lower is better; vdbench.metrics.prediction), over a clip's N samples:
+    ``name_best`` the mean over clips of the best sample's score (best-of-N), ``name_mean``
+    the mean over all clips and samples. The real set is not scored against itself."""
 
     conditional: bool = True
+    higher_is_better: bool = True
 
     def needs(self) -> dict[str, Keep]:
         return {self.array.key: Keep(rows=True)}
 
     def compute(self, gen: FeatureStats, real: Optional[FeatureStats]) -> dict[str, float]:
-        return best_and_mean(self.name, gen.draw_rows(self.array.key))
+        return best_and_mean(self.name, gen.draw_rows(self.array.key), self.higher_is_better)
 
     def outputs(self) -> tuple[str, ...]:
         return (f"{self.name}_best", f"{self.name}_mean")
 
     def settings(self) -> dict[str, Any]:
-        from vdbench.metrics.prediction import SETTINGS
+        from vdbench.metrics.prediction import settings_of
 
-        return dict(SETTINGS)
+        return settings_of(self.name, self.higher_is_better)
 
 
-def best_and_mean(name: str, draws: list[np.ndarray]) -> dict[str, float]:
-    """Per-draw score rows (draw s: every clip's s-th sample, in clip order) → best-of-N (max
-    over a clip's samples, mean over clips) and mean-of-N (mean over clips and samples)."""
+def best_and_mean(name: str, draws: list[np.ndarray], higher_is_better: bool = True
+                  ) -> dict[str, float]:
+    """Per-draw score rows (draw s: every clip's s-th sample, in clip order) → best-of-N (per
+    clip the max over its samples, or the min where lower is better; mean over clips) and
+    mean-of-N (mean over clips and samples)."""
     scores = np.stack([np.asarray(d, dtype=np.float64).reshape(-1) for d in draws])
-    return {f"{name}_best": float(scores.max(axis=0).mean()),
-            f"{name}_mean": float(scores.mean())}
+    best = scores.max(axis=0) if higher_is_better else scores.min(axis=0)
+    return {f"{name}_best": float(best.mean()), f"{name}_mean": float(scores.mean())}
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ class FeatureStats:
                 self._add_gaussian(key, x.reshape(n, -1), draw, keep.per_draw)
             if keep.rows:
                 self.rows.setdefault(key, []).append((draw, x))
-        n = n or 0
+        if n is None:  # nothing planned (real clips of prediction scores alone): count the clips
+            n = 0 if clusters is None else len(np.asarray(clusters).reshape(-1))
         ids = np.arange(self.count, self.count + n) if clusters is None else \
             np.asarray(clusters, dtype=np.int64).reshape(-1)
         if len(ids) != n:
@@ -151,7 +152,9 @@ class FeatureStats:
         out.plan = self.plan
         stops = np.cumsum([len(c) for c in self.clusters])
         parts = np.split(w.astype(np.int64), stops[:-1])
-        for key, keep in (self.plan if only is None else only).items():
+        # ``only`` may name arrays this set does not hold (a prediction score on the real side)
+        for key, keep in (self.plan if only is None else
+                          {k: v for k, v in only.items() if k in self.plan}).items():
             for (draw, x), wb in zip(self.rows[key], parts, strict=True):
                 if keep.gaussian or keep.per_draw:
                     out._add_weighted(key, x.reshape(len(x), -1), wb, draw, keep.per_draw)

@@ -52,6 +52,9 @@ class FeatureNetwork:
     frame_mode: str = ""  # the `--frame-mode` value selecting this entry in its family
     logits_are_features: bool = False  # I3D: the FVD features are the 400 class logits
     paired: bool = False  # scores (videos, real, context_frames) → [B], not videos → [B, D]
+    # whether the real clips have a value of their own (a paired score of a real clip against
+    # itself: the shapes consistency, yes; PSNR of a clip against itself, no: not computed)
+    real_side: bool = True
     fetch: str = ""  # "module:callable"(force=) that puts the weights into the cache
     cache_files: str = ""  # "module:callable"() → the weights files in the cache (doctor)
 
@@ -218,8 +221,12 @@ register_network(FeatureNetwork(
 register_network(FeatureNetwork(
     "psnr", "psnr", "prediction protocols: PSNR of each generated frame vs the ground truth",
     "vdbench.metrics.prediction:PSNRScore", "vdbench.metrics.prediction:PSNR_LABEL",
-    paired=True))
+    paired=True, real_side=False))
 register_network(FeatureNetwork(
     "ssim", "ssim", "prediction protocols: SSIM of each generated frame vs the ground truth",
     "vdbench.metrics.prediction:SSIMScore", "vdbench.metrics.prediction:SSIM_LABEL",
-    paired=True))
+    paired=True, real_side=False))
+register_network(FeatureNetwork(
+    "lpips", "lpips", "prediction protocols: LPIPS (v0.1, AlexNet) of each generated frame vs "
+    "the ground truth", "vdbench.metrics.lpips:LPIPSScore", "vdbench.metrics.lpips:LPIPS_LABEL",
+    paired=True, real_side=False, cache_files="vdbench.metrics.lpips_weights:cache_files"))

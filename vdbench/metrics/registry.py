@@ -113,3 +113,7 @@ register_metric(PredictionScore(
 register_metric(PredictionScore(
     "ssim", Array("ssim"), "prediction protocols: SSIM (11x11 gaussian, sigma 1.5) of the "
     "generated frames vs the ground truth, mean over frames; best-of-N and mean over samples"))
+register_metric(PredictionScore(
+    "lpips", Array("lpips"), "prediction protocols: LPIPS (v0.1, AlexNet; needs its weights, "
+    "--lpips-weights) of the generated frames vs the ground truth, mean over frames; best-of-N "
+    "(lowest) and mean over samples", higher_is_better=False))
