@@ -2,6 +2,9 @@
 scikit-image's implementations to 1e-6, best-of-N and mean-of-N on constructed cases, in a
 `vdbench run` of the shapes prediction protocol, refused on unconditional protocols."""
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -132,3 +135,73 @@ def test_unconditional_protocols_refuse_prediction_metrics(tmp_path):
     assert {"psnr", "ssim"} <= set(get_protocol("bair").computable_metrics())
     assert {"psnr", "ssim"} <= set(get_protocol("kinetics600").computable_metrics())
     assert "psnr" not in get_protocol("ucf101").computable_metrics()
+
+
+def strict_json(text: str):
+    """json.loads refusing the non-JSON constants NaN, Infinity and -Infinity."""
+    def refuse(name):
+        raise ValueError(f"invalid JSON constant {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_exact_continuations_give_finite_psnr_and_strict_json_records(tmp_path):
+    """The ground-truth baseline's frames are exact: PSNR counts them as PSNR_MAX, every record
+    (verdicts included) is strict JSON; a non-finite value elsewhere is written as null."""
+    res = run("compare", "shapes", "--baselines", "ground-truth,repeat-last", "--preset",
+              "quick", "--clips", "3", "--samples-per-clip", "2", "--batch-size", "3",
+              "--metrics", "psnr,ssim", "--bootstrap", "20", "--out", tmp_path)
+    assert res.exit_code == 0, res.output
+    found = {}
+    for path in tmp_path.glob("shapes-*.json"):
+        rec = strict_json(path.read_text())
+        found[rec["model"]["baseline"]] = rec
+    exact = found["ground-truth"]
+    assert exact["metrics"]["psnr_best"] == exact["metrics"]["psnr_mean"] == PSNR_MAX
+    assert exact["metrics"]["ssim_best"] == 1.0
+    assert exact["intervals"]["psnr_mean"]["ci"] == [PSNR_MAX, PSNR_MAX]
+    assert found["repeat-last"]["metrics"]["psnr_mean"] < PSNR_MAX
+    assert "capped at 100 dB" in exact["metric_settings"]["psnr"]["psnr"]
+    assert "non_finite" not in exact and "paired" in found["repeat-last"]
+
+    from vdbench.reporting.records import json_safe, write_json_record
+
+    write_json_record(tmp_path / "x.json", {"metrics": {"a": float("nan"), "b": [1.0, -np.inf]},
+                                            "_private": object()})
+    back = strict_json((tmp_path / "x.json").read_text())
+    assert back["metrics"] == {"a": None, "b": [1.0, None]}
+    assert back["non_finite"]["values"] == ["metrics.a: nan", "metrics.b[1]: -inf"]
+    assert json_safe({"a": 1.5}) == {"a": 1.5}
+
+
+def test_the_real_pass_scores_no_prediction_metric(tmp_path, monkeypatch):
+    """PSNR/SSIM have no real-side value (a clip against itself): the real-pass plan leaves
+    them out, so their scorers see generated videos only; a paired score with a real-side
+    value (the shapes consistency) is still computed for the real clips."""
+    from vdbench.engine.features import FeatureSet
+    from vdbench.protocols.registry import get_protocol
+
+    calls = []
+    for cls in (PSNRScore, SSIMScore):
+        original = cls.score
+
+        def spy(self, videos, real, context_frames, original=original):
+            calls.append(np.shares_memory(videos, real))
+            return original(self, videos, real, context_frames)
+
+        monkeypatch.setattr(cls, "score", spy)
+    protocol = dataclasses.replace(get_protocol("shapes", "quick"),
+                                   metrics=("psnr", "ssim", "context_consistency"))
+    features = FeatureSet(protocol, "cpu")
+    assert set(features.plan) == {"psnr", "ssim", "context_consistency"}
+    assert set(features.real_plan) == {"context_consistency"}
+    res = run("run", "shapes", "--model", "tests.fast_generator:factory", "--preset", "quick",
+              "--clips", "3", "--samples-per-clip", "2", "--batch-size", "2",
+              "--metrics", "psnr,ssim,context_consistency", "--bootstrap", "20",
+              "--out", tmp_path)
+    assert res.exit_code == 0, res.output
+    # 3 clips in chunks of 2, for each of 2 samples: 4 generated chunks, per scorer
+    assert calls == [False] * 8
+    (path,) = tmp_path.glob("shapes-*.json")
+    rec = strict_json(path.read_text())
+    assert "context_consistency_real" in rec["metrics"] and rec["counts"]["real"] == 3
+    assert {"psnr_best", "psnr_mean", "ssim_best", "ssim_mean"} <= set(rec["intervals"])

@@ -328,3 +328,51 @@ def test_kernel_replicates_of_subset_averaged_kvd_use_the_whole_resampled_sets()
         expected = mmd2_unbiased(np.repeat(real.all_rows("i3d"), wr[r], axis=0),
                                  np.repeat(gen.all_rows("i3d"), wg[r], axis=0))
         assert reps["kvd"][r] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_interval_ends_are_clipped_to_the_natural_range():
+    """Interval.within: each end clipped to the range, the value kept inside, what was clipped
+    recorded; every registered metric declares a range its std values share from 0."""
+    iv = U.Interval(3.0, -1.5, 8.0, 2.0).within(0.0, np.inf)
+    assert (iv.lo, iv.hi, iv.unclipped) == (0.0, 8.0, (-1.5, 8.0))
+    assert iv.record() == {"ci": [0.0, 8.0], "se": 2.0,
+                           "clipped": {"range": [0.0, None], "ci_unclipped": [-1.5, 8.0]}}
+    inside = U.Interval(3.0, 1.0, 5.0, 1.0)
+    assert inside.within(0.0, np.inf) is inside and "clipped" not in inside.record()
+    both = U.Interval(0.9, 0.7, 1.2, 0.1).within(-1.0, 1.0)
+    assert (both.lo, both.hi) == (0.7, 1.0)
+    # an unbiased MMD² below 0: the interval still reaches down to the value itself
+    kvd = U.Interval(-0.2, -0.5, 0.4, 0.1).within(0.0, np.inf)
+    assert (kvd.lo, kvd.hi) == (-0.2, 0.4)
+    assert get_metric("fvd").range_of("fvd") == (0.0, np.inf)
+    assert get_metric("fvd_per_draw").range_of("fvd_per_draw_std") == (0.0, np.inf)
+    assert get_metric("is_i3d").range_of("is_i3d_10splits") == (1.0, np.inf)
+    assert get_metric("kvd").range_of("kvd") == (0.0, np.inf)
+    assert get_metric("psnr").range_of("psnr_best") == (0.0, 100.0)
+    assert get_metric("ssim").range_of("ssim_mean") == (-1.0, 1.0)
+    import vdbench.protocols.registry  # noqa: F401  (registers the shapes metrics)
+
+    assert get_metric("context_consistency").range_of("context_consistency_real") == (0.0, 1.0)
+
+
+def test_a_std_interval_that_crossed_0_is_clipped_at_0():
+    """fvd_per_draw_std of two draws holding the same rows in another clip order: 0 (to
+    rounding), while the replicates' stds spread above it, so the moved percentile interval's
+    lower end falls below 0; it is clipped to 0 and the record says so."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((12, 3))
+    gen = FeatureStats(get_metric("fvd_per_draw").needs(), draws=2, bootstrap=True)
+    gen.add({"i3d": x}, draw=0, clusters=np.arange(12))
+    gen.add({"i3d": x[::-1].copy()}, draw=1, clusters=np.arange(12))
+    real = run_stats(rng, 1, clips=12, dim=3)
+    config = U.Bootstrap(40, seed=2)
+    got = U.metric_intervals(get_metric("fvd_per_draw"), gen, real, config, paired=False)
+    std = got["fvd_per_draw_std"]
+    assert std.unclipped is not None and std.unclipped[0] < 0 < std.unclipped[1]
+    assert std.lo == 0.0 and std.hi == std.unclipped[1] and std.value < 1e-9
+    assert std.record()["clipped"]["ci_unclipped"] == list(std.unclipped)
+    # the same replicates, unclipped, as Interval.of makes them
+    reps = U.metric_replicates(get_metric("fvd_per_draw"), gen, real, *U.replicate_weights(
+        gen.cluster_ids(), real.cluster_ids(), False, 40, 2))["fvd_per_draw_std"]
+    lo, hi, _ = interval(std.value, reps)
+    assert std.unclipped == pytest.approx((lo, hi), rel=1e-9)

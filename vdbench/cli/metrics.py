@@ -96,6 +96,7 @@ def kvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
               "network": net.network_label, **metric.settings(), "subset_size": size,
               "kvd_ci": None if found is None else found.pair(),
               "kvd_se": None if found is None else found.se,
+              **({"kvd_ci_clipped": found.clipped()} if found and found.clipped() else {}),
               "bootstrap": {**config.record(), "clusters": "videos (each its own cluster)",
                             "real_side": "resampled on its own"} if found is not None else
               {"not_computed": "more than 4096 rows a side (kernel matrices too large); "

@@ -274,8 +274,7 @@ def run_variants(protocol: Protocol, variants: list[dict[str, Any]], opts: RunOp
                            if fit["value"] is not None})
             uncertainty = {"bootstrap": {**config.record(), **design.record(),
                                          "seconds": round(time.perf_counter() - t_ci, 2)},
-                           "intervals": {k: {"ci": iv.pair(), "se": iv.se}
-                                         for k, iv in intervals.items()},
+                           "intervals": {k: iv.record() for k, iv in intervals.items()},
                            "frechet_infinity": fits}
             wall = time.perf_counter() - t
             record = make_record(

@@ -187,7 +187,9 @@ def frechet_uncertainty(key: str, metric_name: str, real: FeatureStats, gen: Fea
     interval = metric_intervals(metric, gen, real, config, paired=False)[metric_name]
     fit = fit_of_stats(gen, real, metric.array.key, paired=False, seed=config.seed)
     fit_record = fit.record() if fit is not None else {"not_computed": too_few(gen.count)}
+    clipped = interval.clipped()  # an end clipped to the metric's natural range
     return {f"{key}_ci": interval.pair(), f"{key}_se": interval.se,
+            **({f"{key}_ci_clipped": clipped} if clipped else {}),
             "bootstrap": {**config.record(), "clusters": "videos (each its own cluster)",
                           "real_side": "resampled on its own"},
             f"{key}_inf": None if fit is None else fit.value, f"{key}_inf_fit": fit_record}

@@ -106,9 +106,8 @@ def judge_records(records: list[dict], names: list[str], reference: int) -> list
 def save_verdicts(records: list[dict], names: list[str], verdicts: list[dict],
                   reference: int) -> None:
     """Each row's verdicts into its record (``paired``), rewritten in place."""
-    from vdbench.util.atomic import atomic_write_json
+    from vdbench.reporting.records import write_json_record
 
     for name, record, row in zip(names, records, verdicts, strict=True):
         record["paired"] = {"against": names[reference], "name": name, "values": row}
-        atomic_write_json(record["_path"], {k: v for k, v in record.items()
-                                            if not k.startswith("_")})
+        write_json_record(record["_path"], record)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -34,6 +35,10 @@ class Metric(abc.ABC):
     excludable_context: bool = False
     # compares generated frames with the ground-truth continuation: prediction protocols only
     conditional: bool = False
+    # the natural range of the metric's values (of what they estimate); bootstrap intervals are
+    # clipped to it (vdbench.metrics.uncertainty). Each kind declares its own; ``_std`` values
+    # are ≥ 0 whatever the metric (range_of).
+    value_range: tuple[float, float] = (-math.inf, math.inf)
 
     @abc.abstractmethod
     def needs(self) -> dict[str, Keep]:
@@ -55,6 +60,11 @@ class Metric(abc.ABC):
         """How the values were computed, where more than the name says (recorded)."""
         return {}
 
+    def range_of(self, output: str) -> tuple[float, float]:
+        """The natural range of one of ``outputs()``: a spread (``_std``) is ≥ 0, every other
+        value lies in ``value_range``."""
+        return (0.0, math.inf) if output.endswith("_std") else self.value_range
+
     def excluding_context(self) -> "Metric":
         return dataclasses.replace(self, array=dataclasses.replace(self.array,
                                                                    after_context=True))
@@ -72,6 +82,7 @@ class FrechetDistance(Metric):
     sample) against all real clips, reported as mean ± std over draws."""
 
     per_draw: bool = False
+    value_range: tuple[float, float] = (0.0, math.inf)  # a squared distance
 
     def needs(self) -> dict[str, Keep]:
         return {self.array.key: Keep(gaussian=True, per_draw=self.per_draw)}
@@ -103,6 +114,7 @@ class InceptionScore(Metric):
 
     splits: tuple[int, ...] = (1, 10)
     per_draw: bool = False
+    value_range: tuple[float, float] = (1.0, math.inf)  # exp of a mean KL divergence ≥ 0
 
     def needs(self) -> dict[str, Keep]:
         return {self.array.key: Keep(rows=True)}
@@ -162,6 +174,11 @@ class MeanScore(Metric):
         return (self.name, f"{self.name}_real")
 
 
+# dB: the PSNR an exact frame (+inf) counts as, and the top of PSNR's range
+# (vdbench.metrics.prediction explains the choice)
+PSNR_MAX = 100.0
+
+
 @dataclass(frozen=True)
 class PredictionScore(Metric):
     """A per-video score of a generated continuation against the real one (PSNR, SSIM: higher
@@ -206,6 +223,8 @@ class KernelDistance(Metric):
     max_subset_size: int = kernel.MAX_SUBSET_SIZE
     subsets: int = kernel.SUBSETS
     seed: int = kernel.SEED
+    # MMD² ≥ 0; its unbiased estimate can be below 0 (Interval.within keeps the value)
+    value_range: tuple[float, float] = (0.0, math.inf)
 
     def needs(self) -> dict[str, Keep]:
         return {self.array.key: Keep(rows=True)}

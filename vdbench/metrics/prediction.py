@@ -36,10 +36,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vdbench.metrics.base import PSNR_MAX
 from vdbench.metrics.errors import InputError
 
 WINDOW, SIGMA, K1, K2 = 11, 1.5, 0.01, 0.03
-PSNR_MAX = 100.0  # dB: an exact frame's PSNR (+inf) counts as this
 SETTINGS = {
     "value_range": "[0, 1] (uint8 / 255); data range 1",
     "frames": "generated frames only (after the conditioning frames), each against the "

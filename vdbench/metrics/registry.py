@@ -8,10 +8,11 @@ or `vdbench run --metrics NAME` asks for it where the protocol runs its feature 
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
-from vdbench.metrics.base import (FrechetDistance, InceptionScore, KernelDistance, MeanScore,
-                                  Metric, PredictionScore)
+from vdbench.metrics.base import (PSNR_MAX, FrechetDistance, InceptionScore, KernelDistance,
+                                  MeanScore, Metric, PredictionScore)
 from vdbench.metrics.errors import InputError
 from vdbench.metrics.networks import Array, get_network
 
@@ -109,11 +110,13 @@ register_metric(InceptionScore(
     "first frame; 1 and 10 splits"))
 register_metric(PredictionScore(
     "psnr", Array("psnr"), "prediction protocols: PSNR (dB) of the generated frames vs the "
-    "ground truth, mean over frames; best-of-N and mean over a clip's samples"))
+    "ground truth, mean over frames; best-of-N and mean over a clip's samples",
+    value_range=(0.0, PSNR_MAX)))  # MSE ≤ 1 for values in [0, 1]; capped at PSNR_MAX
 register_metric(PredictionScore(
     "ssim", Array("ssim"), "prediction protocols: SSIM (11x11 gaussian, sigma 1.5) of the "
-    "generated frames vs the ground truth, mean over frames; best-of-N and mean over samples"))
+    "generated frames vs the ground truth, mean over frames; best-of-N and mean over samples",
+    value_range=(-1.0, 1.0)))
 register_metric(PredictionScore(
     "lpips", Array("lpips"), "prediction protocols: LPIPS (v0.1, AlexNet; needs its weights, "
     "--lpips-weights) of the generated frames vs the ground truth, mean over frames; best-of-N "
-    "(lowest) and mean over samples", higher_is_better=False))
+    "(lowest) and mean over samples", higher_is_better=False, value_range=(0.0, math.inf)))

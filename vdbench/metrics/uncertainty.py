@@ -18,11 +18,15 @@ eigenvalues, in the smaller space). Other metrics are recomputed on resampled st
 The interval is the percentile interval of the replicates (2.5 and 97.5 percentiles at the
 default level) moved by value − mean(replicates), so it measures the value's spread around
 itself (see Interval.of); the standard error is the replicates' standard deviation (ddof = 1).
+The move can carry an end past the metric's natural range (a std below 0, an SSIM above 1):
+each end is then clipped to the range the metric declares (Metric.range_of), and the record
+keeps the unclipped interval (Interval.within, Interval.record).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -76,6 +80,8 @@ class Interval:
     lo: float
     hi: float
     se: float
+    unclipped: Optional[tuple[float, float]] = None  # [lo, hi] before Interval.within
+    bounds: Optional[tuple[float, float]] = None  # the natural range it was clipped to
 
     @classmethod
     def of(cls, value: float, replicates: np.ndarray, level: float) -> "Interval":
@@ -90,6 +96,30 @@ class Interval:
 
     def pair(self) -> list[float]:
         return [self.lo, self.hi]
+
+    def within(self, lower: float, upper: float) -> "Interval":
+        """The interval clipped to the natural range [lower, upper], widened only to keep the
+        value itself (an unbiased MMD² can lie below 0: its interval then reaches down to it);
+        ``unclipped`` and ``bounds`` say what was clipped."""
+        lo = max(self.lo, min(lower, self.value))
+        hi = min(self.hi, max(upper, self.value))
+        if (lo, hi) == (self.lo, self.hi):
+            return self
+        return dataclasses.replace(self, lo=lo, hi=hi, unclipped=(self.lo, self.hi),
+                                   bounds=(lower, upper))
+
+    def clipped(self) -> Optional[dict]:
+        """What clipping did, for a record (None where the interval was inside the range); an
+        unbounded end of the range is null."""
+        if self.unclipped is None or self.bounds is None:
+            return None
+        return {"range": [b if np.isfinite(b) else None for b in self.bounds],
+                "ci_unclipped": list(self.unclipped)}
+
+    def record(self) -> dict:
+        """``ci``, ``se``, and ``clipped`` where an end was clipped to the metric's range."""
+        found = self.clipped()
+        return {"ci": self.pair(), "se": self.se, **({"clipped": found} if found else {})}
 
 
 # --- resampling ----------------------------------------------------------------------------
@@ -351,7 +381,8 @@ def metric_intervals(metric: Metric, gen: FeatureStats, real: Optional[FeatureSt
                                else resampled_real.cluster_ids(), paired, config.replicates,
                                config.seed)
     reps = metric_replicates(metric, gen, real, wg, wr)
-    return {k: Interval.of(v, reps[k], config.level) for k, v in point.items() if k in reps}
+    return {k: Interval.of(v, reps[k], config.level).within(*metric.range_of(k))
+            for k, v in point.items() if k in reps}
 
 
 # --- paired comparison of two variants -----------------------------------------------------

@@ -78,4 +78,5 @@ register_network(FeatureNetwork(
     "conditioning frame", f"{__name__}:ContextConsistency", f"{__name__}:NETWORK", paired=True))
 register_metric(MeanScore(
     "context_consistency", Array("context_consistency"), "shapes protocol: mean consistency of "
-    "the generated frames' sprites with the conditioning frame (and of the real clips)"))
+    "the generated frames' sprites with the conditioning frame (and of the real clips)",
+    value_range=(0.0, 1.0)))

@@ -122,4 +122,5 @@ register_network(FeatureNetwork(
     paired=True))
 register_metric(MeanScore(
     "sprite_dynamics", Array("sprite_dynamics"), "shapes protocol: mean fraction of the "
-    "observed sprites' steps that follow the sprites' dynamics (and of the real clips)"))
+    "observed sprites' steps that follow the sprites' dynamics (and of the real clips)",
+    value_range=(0.0, 1.0)))

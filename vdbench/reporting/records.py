@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import json
+import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from vdbench.util.atomic import atomic_write_json
+from vdbench.util.atomic import atomic_write_text
 from vdbench.reporting.provenance import environment
 
 SCHEMA = "vdbench.result/1"
@@ -32,8 +35,36 @@ def write_record(out_dir: str | Path, record: dict, tag: str = "") -> Path:
     while path.exists():  # two records within one second: never overwrite the earlier one
         n += 1
         path = Path(out_dir) / f"{stem}-{n}.json"
-    atomic_write_json(path, record)
+    write_json_record(path, record)
     return path
+
+
+def json_safe(record: dict) -> dict:
+    """``record`` as strict JSON can hold it: a NaN or ±inf (which json.dumps writes as the
+    invalid tokens NaN / Infinity) becomes null, and ``non_finite`` lists where and what it was.
+    (PSNR, the one metric whose value can be +inf, is capped: vdbench.metrics.prediction.)"""
+    found: list[str] = []
+
+    def walk(x: Any, where: str) -> Any:
+        if isinstance(x, dict):
+            return {k: walk(v, f"{where}.{k}" if where else str(k)) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [walk(v, f"{where}[{i}]") for i, v in enumerate(x)]
+        if isinstance(x, float) and not math.isfinite(x):
+            found.append(f"{where}: {x}")
+            return None
+        return x
+
+    out = walk(record, "")
+    if found:
+        out["non_finite"] = {"written_as": "null", "values": found}
+    return out
+
+
+def write_json_record(path: str | Path, record: dict) -> None:
+    """A record (keys starting with '_' left out) as strict JSON (json_safe), atomically."""
+    safe = json_safe({k: v for k, v in record.items() if not k.startswith("_")})
+    atomic_write_text(path, json.dumps(safe, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def flatten(record: dict) -> dict:
