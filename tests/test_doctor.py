@@ -71,3 +71,17 @@ def test_extras_and_unknown_names(empty_cache, monkeypatch):
     assert res.exit_code == 2
     errors = [line for line in res.output.splitlines() if "error:" in line]
     assert len(errors) == 1 and errors[0].startswith("error: --require: unknown bogus")
+
+
+def test_lpips_weights_are_checked_like_the_others(empty_cache, tmp_path):
+    """LPIPS (a paired scorer, not a --network) has a weights row and a --require name."""
+    from tests.test_lpips import write_weights
+    from vdbench.metrics.lpips_weights import weights_path
+
+    res = run("--require", "lpips")
+    assert res.exit_code == doctor_module.EXIT_MISSING, res.output
+    assert _row(res.output, "weights", "lpips")[2:] == ["no", f"{weights_path()}: missing"]
+    weights_path().parent.mkdir(parents=True)
+    write_weights(weights_path())
+    res = run("--require", "lpips")
+    assert res.exit_code == 0 and "no record yet" in _row(res.output, "weights", "lpips")[3]

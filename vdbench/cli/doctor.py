@@ -68,10 +68,10 @@ def weights_status(path: Path) -> tuple[bool, str]:
 
 
 def weights_checks() -> list[Check]:
-    from vdbench.metrics.networks import families, weights_files
+    from vdbench.metrics.networks import weights_families, weights_files
 
     out = []
-    for family in families():
+    for family in weights_families():
         found = [weights_status(Path(p)) for p in weights_files(family)]
         out.append(Check(family, bool(found) and all(ok for ok, _ in found),
                          "; ".join(d for _, d in found) or "no weights to check"))
@@ -99,9 +99,9 @@ def _version(module: str) -> str:
 
 
 def requirable() -> list[str]:
-    from vdbench.metrics.networks import families
+    from vdbench.metrics.networks import weights_families
 
-    return ["cuda", "mps", *families(), *EXTRAS]
+    return ["cuda", "mps", *weights_families(), *EXTRAS]
 
 
 def parse_require(text: str) -> list[str]:

@@ -182,9 +182,15 @@ def by_label(label: str) -> FeatureNetwork:
     raise InputError(f"statistics of network {label!r}, which no registered network produces")
 
 
+def weights_families() -> list[str]:
+    """The families whose weights live in the cache (`vdbench doctor`): the video networks',
+    and the paired scorers' that have weights (LPIPS)."""
+    return list(dict.fromkeys(n.family for n in NETWORKS.values() if n.cache_files))
+
+
 def weights_files(family: str) -> list:
     """The paths ``family``'s weights have in the cache (`vdbench doctor`); [] if it has none."""
-    network = next((n for n in video_networks() if n.family == family and n.cache_files), None)
+    network = next((n for n in NETWORKS.values() if n.family == family and n.cache_files), None)
     return list(_resolve(network.cache_files)()) if network else []
 
 
