@@ -102,7 +102,7 @@ class MetricResult:
         if self.std is not None:
             parts[0] += f" ± {self.std:.3g}"
         if self.lo is not None:
-            parts.append(f"95% interval [{self.lo:.6g}, {self.hi:.6g}], se {self.se:.3g}")
+            parts.append(f"95% interval [{self.lo:.6g}, {self.hi:.6g}], se {self.se:.4g}")
         counts = ", ".join(f"{k}={getattr(self, k)}" for k in ("n_real", "n_generated")
                            if getattr(self, k) is not None)
         parts += [counts] if counts else []
