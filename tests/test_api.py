@@ -5,6 +5,8 @@ import dataclasses
 import json
 import os
 import socket
+import subprocess
+import sys
 from fractions import Fraction
 
 import numpy as np
@@ -119,6 +121,20 @@ def test_statistics_in_memory_and_refusals(features):
         vdbench.fvd(real, np.zeros((2, 3, 4)))
     with pytest.raises(InputError, match="value_range"):
         vdbench.fvd(real, gen, value_range=(0, 2))
+    videos = random_videos(2)
+    with pytest.raises(InputError, match="generated: clips per video"):
+        vdbench.inception_score(videos, network="i3d", clips_per_video=2)
+    with pytest.raises(InputError, match="batch_size"):
+        vdbench.fvd(videos, videos, batch_size=0)
+
+
+def test_import_vdbench_stays_light():
+    """`import vdbench` loads neither the API nor numpy/torch until a name is used."""
+    code = ("import sys, vdbench; light = not {'numpy', 'torch', 'vdbench.api'} & "
+            "set(sys.modules); vdbench.fvd; print(light, 'vdbench.api' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["True", "True"], out.stdout + out.stderr
 
 
 # --- the streaming metric ----------------------------------------------------------------------

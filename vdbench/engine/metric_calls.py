@@ -282,6 +282,9 @@ def _logit_stats(found: Any, network: FeatureNetwork, plan: Mapping[str, Keep],
             if array.ndim != 5 or array.shape[-1] != 3:
                 raise InputError(f"{found.where}: expected videos [N, T, H, W, 3] or logits "
                                  f"[N, classes], got shape {array.shape}")
+            if inputs.clips_per_video != 1:
+                raise InputError(f"{found.where}: clips per video applies to video files, "
+                                 "not arrays")
             source: Any = ArraySource(Path(found.where), array, inputs.frames)
     else:
         logits = read_logits(found)
