@@ -80,7 +80,7 @@ OPTION_CASES = [
     (["fvd", "a.npy", "b.npy", "--no-such-option"], "--no-such-option"),
     (["--no-such-option", "fvd"], "--no-such-option"),
     (["stats", "a.npy"], "--output"),
-    (["fvd"], "REAL"),
+    (["fvd"], "--real"),  # REAL: an argument or --real
     (["table", "9"], "WHICH"),
     (["no-such-command"], "no-such-command"),
 ]

@@ -1,6 +1,7 @@
 """Import arrows only point down: a lower layer of vdbench never imports a higher one.
 
-Layers, top to bottom: ``cli``; ``engine``, ``reporting``, ``demo``; ``protocols``; ``model`` and
+Layers, top to bottom: ``cli`` and ``api`` (the Python API, which never imports the CLI);
+``engine``, ``reporting``, ``demo``; ``protocols``; ``model`` and
 ``metrics`` (side by side, never importing each other); ``util``. Checked statically with ``ast``
 on every module under vdbench/, so function-level (lazy) imports, ``TYPE_CHECKING`` imports and
 ``importlib.import_module("vdbench....")`` with a literal name count as well.
@@ -25,6 +26,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "protocols": frozenset({"metrics", "util"}),
     "engine": frozenset({"engine", "reporting", "protocols", "model", "metrics", "util"}),
     "reporting": frozenset({"engine", "reporting", "protocols", "model", "metrics", "util"}),
+    "api": frozenset({"engine", "reporting", "protocols", "model", "metrics", "util"}),
 }
 
 

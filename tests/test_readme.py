@@ -39,6 +39,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -504,9 +505,10 @@ def run_snippet(block: Block, ws: Path) -> dict:
     """Executes the snippet statement by statement; checks the shapes its comments state."""
     namespace = {name: make() for name, make in NAMES.items()}
     lines = block.body.splitlines()
+    printed = io.StringIO()
     for stmt in ast.parse(block.body).body:
         code = compile(ast.Module([stmt], []), f"README.md:{block.line + stmt.lineno}", "exec")
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(printed):
             exec(code, namespace)
         stated = _stated_shapes(lines[stmt.lineno - 1])
         names = _targets(stmt)
@@ -514,7 +516,34 @@ def run_snippet(block: Block, ws: Path) -> dict:
             got = [tuple(np.shape(namespace[n])) for n in names]
             assert [g[1:] for g in got] == stated, (lines[stmt.lineno - 1], got)
             assert len({g[0] for g in got}) == 1
+    check_printed(block, printed.getvalue())
     return namespace
+
+
+def stated_output(block: Block) -> Optional[str]:
+    """The untagged block right below a python block (blank lines aside): what it prints."""
+    lines = README.read_text().splitlines()
+    i = block.line + len(block.body.splitlines()) + 1  # the line after the closing fence
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i >= len(lines) or lines[i].strip() != "```":
+        return None
+    end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
+    return "\n".join(lines[i + 1:end])
+
+
+def check_printed(block: Block, printed: str) -> None:
+    """A snippet's output, where the README shows it: the same text, numbers as printed give
+    or take 0.1% (another CPU's BLAS)."""
+    stated = stated_output(block)
+    if stated is None:
+        return
+    number = r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?"
+    got = printed.strip()
+    assert re.sub(number, "#", got) == re.sub(number, "#", stated.strip()), (got, stated)
+    for s_value, value in zip(re.findall(number, stated), re.findall(number, got),
+                              strict=True):
+        assert _agrees(s_value, float(value)), (s_value, value, got)
 
 
 def run_plugin(block: Block, ws: Path) -> None:

@@ -106,9 +106,38 @@ def network_options(default: Optional[str] = "i3d", default_help: str = ""):
     return decorate
 
 
-def count_text(stats) -> str:
-    """How many videos a side's statistics hold, for a result line (mu/sigma files: unknown)."""
-    return f"{stats.count} videos" if stats.count else "videos of unknown count (mu/sigma)"
+def count_text(count: Optional[int]) -> str:
+    """How many videos a side holds, for a result line (mu/sigma files: unknown, None)."""
+    return f"{count} videos" if count else "videos of unknown count (mu/sigma)"
+
+
+def real_generated(fn):
+    """REAL and GENERATED as positional arguments or as --real/--generated (one form per side,
+    not both); the command receives them as ``real`` and ``generated``."""
+    import functools
+
+    sides = ("real", "generated")
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from vdbench.metrics.errors import InputError
+
+        for side in sides:
+            given = [v for v in (kwargs.pop(side), kwargs.pop(f"{side}_option")) if v]
+            if len(given) != 1:
+                how = "twice: as an argument and as the option" if given else \
+                    "missing: give it as an argument or as the option"
+                raise InputError(f"--{side}: {side.upper()} {how}")
+            kwargs[side] = given[0]
+        return fn(*args, **kwargs)
+
+    for side in reversed(sides):
+        wrapper = click.option(f"--{side}", f"{side}_option", default=None, metavar="PATH",
+                               help=f"{side.upper()} as an option (instead of the argument).")(
+            wrapper)
+    for side in reversed(sides):
+        wrapper = click.argument(side, required=False)(wrapper)
+    return wrapper
 def bootstrap_options(fn):
     """--bootstrap / --bootstrap-seed of the standalone Fréchet commands (`fvd`, `fid`)."""
     fn = click.option("--bootstrap-seed", type=SEED, default=0, show_default=True,

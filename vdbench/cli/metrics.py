@@ -7,14 +7,13 @@ import json
 import click
 
 from vdbench.cli.common import (SEED, bootstrap_config, bootstrap_options, count_text,
-                                input_options, network_options, set_threads)
+                                input_options, network_options, real_generated, set_threads)
 from vdbench.metrics.networks import families, frame_modes
 from vdbench.protocols.datasets import DATASETS, READERS
 
 
 @click.command()
-@click.argument("real")
-@click.argument("generated")
+@real_generated
 @input_options
 @bootstrap_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -29,35 +28,30 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
     .npy of `vdbench features i3d` (with a statistics file: no
     interval and no FVD∞, as the output says).
     """
-    from vdbench.engine.streaming import frechet_between, frechet_uncertainty, uncertainty_lines
-    from vdbench.metrics.fvd import PREPROCESSING
+    from vdbench.engine.metric_calls import InputSettings, frechet_fields, frechet_result
+    from vdbench.engine.streaming import uncertainty_lines
     from vdbench.metrics.networks import get_network
     from vdbench.reporting.provenance import environment
 
     set_threads(threads)
-    config = bootstrap_config(bootstrap, bootstrap_seed)
-    net = get_network("i3d")
-    name, value, a, b, extractor = frechet_between(
-        real, generated, net, lambda: net.make(device), batch_size=batch_size, frames=frames,
-        clips_per_video=clips_per_video, value_range=value_range, bootstrap=True)
-    result = {"fvd": value, "real": str(real), "generated": str(generated),
-              "n_real": a.count or None, "n_generated": b.count or None,
-              "network": net.network_label,
-              "preprocessing": PREPROCESSING,
-              "weights_sha256": getattr(extractor, "weights_sha256", None),
-              **frechet_uncertainty("fvd", name, a, b, config),
-              "environment": environment()}
+    r = frechet_result(real, generated, get_network("i3d"), InputSettings(
+        batch_size, device, frames, clips_per_video, value_range),
+        bootstrap_config(bootstrap, bootstrap_seed))
+    result = {"fvd": r.value, "real": str(real), "generated": str(generated),
+              "n_real": r.n_real, "n_generated": r.n_generated,
+              **{k: r.settings[k] for k in ("network", "preprocessing", "weights_sha256")},
+              **frechet_fields("fvd", r), "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
-        click.echo(f"FVD {value:.4f}  (real: {count_text(a)}, generated: {count_text(b)})")
+        click.echo(f"FVD {r.value:.4f}  (real: {count_text(r.n_real)}, generated: "
+                   f"{count_text(r.n_generated)})")
         for line in uncertainty_lines("fvd", "FVD", result):
             click.echo(f"  {line}")
 
 
 @click.command()
-@click.argument("real")
-@click.argument("generated")
+@real_generated
 @input_options
 @network_options(default="i3d", default_help="i3d: KVD; inception: KID-avg or KID-first.")
 @bootstrap_options
@@ -73,47 +67,33 @@ def kvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
     float .npy of features (`vdbench features`); not a statistics file (means and covariances
     do not determine it).
     """
-    from vdbench.engine.streaming import metric_between
+    from vdbench.engine.metric_calls import InputSettings, kernel_result
     from vdbench.metrics.networks import by_family
-    from vdbench.metrics.registry import kernel_distance_of
-    from vdbench.metrics.uncertainty import metric_intervals
     from vdbench.reporting.provenance import environment
 
     set_threads(threads)
     config = bootstrap_config(bootstrap, bootstrap_seed)
     net = by_family(network, frame_mode)
-    metric = kernel_distance_of(net.name)
-    values, a, b, extractor = metric_between(
-        real, generated, net, metric, lambda: net.make(device, weights), batch_size=batch_size,
-        frames=frames, clips_per_video=clips_per_video, value_range=value_range,
-        bootstrap=True)
-    value, std = values[metric.name], values[f"{metric.name}_std"]
-    # each video its own cluster, the two sides resampled independently (as `vdbench fvd`)
-    found = metric_intervals(metric, b, a, config, paired=False, point=values).get(metric.name)
-    size = min(metric.max_subset_size, a.count, b.count)
-    result = {"kvd": value, "kvd_std": std, "metric": metric.name, "real": str(real),
-              "generated": str(generated), "n_real": a.count, "n_generated": b.count,
-              "network": net.network_label, **metric.settings(), "subset_size": size,
-              "kvd_ci": None if found is None else found.pair(),
-              "kvd_se": None if found is None else found.se,
-              **({"kvd_ci_clipped": found.clipped()} if found and found.clipped() else {}),
-              "bootstrap": {**config.record(), "clusters": "videos (each its own cluster)",
-                            "real_side": "resampled on its own"} if found is not None else
-              {"not_computed": "more than 4096 rows a side (kernel matrices too large); "
-                               "kvd_std is the spread over subsets"},
-              "weights_sha256": getattr(extractor, "weights_sha256", None),
-              "environment": environment()}
+    r = kernel_result(real, generated, net, InputSettings(
+        batch_size, device, frames, clips_per_video, value_range, weights), config)
+    settings = {k: v for k, v in r.settings.items() if k not in ("preprocessing", "bootstrap")}
+    result = {"kvd": r.value, "kvd_std": r.std, "metric": r.metric, "real": str(real),
+              "generated": str(generated), "n_real": r.n_real, "n_generated": r.n_generated,
+              **settings, "subset_size": r.extra["subset_size"],
+              "kvd_ci": None if r.lo is None else [r.lo, r.hi], "kvd_se": r.se,
+              **({"kvd_ci_clipped": r.extra["ci_clipped"]} if "ci_clipped" in r.extra else {}),
+              "bootstrap": r.settings["bootstrap"], "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"{metric.name.upper()} {value:.6g} ± {std:.3g}  ({metric.subsets} subsets of "
-               f"{size}; real: {a.count}, generated: {b.count} videos)")
-    if found is None:
+    click.echo(f"{r.metric.upper()} {r.value:.6g} ± {r.std:.3g}  ({r.extra['subsets']} subsets "
+               f"of {r.extra['subset_size']}; real: {r.n_real}, generated: {r.n_generated} "
+               "videos)")
+    if r.lo is None:
         click.echo(f"  no interval: {result['bootstrap']['not_computed']}")
     else:
-        click.echo(f"  95% interval [{found.lo:.6g}, {found.hi:.6g}], bootstrap SE "
-                   f"{found.se:.3g} ({config.replicates} replicates over videos, seed "
-                   f"{config.seed})")
+        click.echo(f"  95% interval [{r.lo:.6g}, {r.hi:.6g}], bootstrap SE {r.se:.3g} "
+                   f"({config.replicates} replicates over videos, seed {config.seed})")
 
 
 @click.command()

@@ -7,14 +7,12 @@ import json
 import click
 
 from vdbench.cli.common import (bootstrap_config, bootstrap_options, count_text, input_options,
-                                network_options, set_threads)
-
-FID_DEFAULT = "c3d"
+                                network_options, real_generated, set_threads)
+from vdbench.engine.metric_calls import FID_DEFAULT
 
 
 @click.command()
-@click.argument("real")
-@click.argument("generated")
+@real_generated
 @input_options
 @network_options(default=None, default_help=(
     f"[default: the network a statistics file given as REAL or GENERATED was written with "
@@ -34,29 +32,25 @@ def fid(real, generated, batch_size, threads, device, frames, clips_per_video, v
     (each video its own cluster) and FID∞ (Chong & Forsyth 2020) are printed beside it; a
     statistics file holds sums only, so with one there are neither.
     """
-    from vdbench.engine.streaming import (frechet_between, frechet_uncertainty,
-                                          resolve_network, uncertainty_lines)
+    from vdbench.engine.metric_calls import InputSettings, frechet_fields, frechet_result
+    from vdbench.engine.streaming import resolve_network, uncertainty_lines
     from vdbench.reporting.provenance import environment
 
     set_threads(threads)
-    config = bootstrap_config(bootstrap, bootstrap_seed)
     net = resolve_network(network, frame_mode, (real, generated), FID_DEFAULT)
-    name, value, a, b, extractor = frechet_between(
-        real, generated, net, lambda: net.make(device, weights), batch_size=batch_size,
-        frames=frames, clips_per_video=clips_per_video, value_range=value_range,
-        bootstrap=True)
-    label = net.network_label
-    result = {"fid": value, "metric": name, "network": label, "real": str(real),
-              "generated": str(generated), "n_real": a.count or None,
-              "n_generated": b.count or None,
-              "weights_sha256": getattr(extractor, "weights_sha256", None),
-              **frechet_uncertainty("fid", name, a, b, config),
+    r = frechet_result(real, generated, net, InputSettings(
+        batch_size, device, frames, clips_per_video, value_range, weights),
+        bootstrap_config(bootstrap, bootstrap_seed))
+    label = r.settings["network"]
+    result = {"fid": r.value, "metric": r.metric, "network": label, "real": str(real),
+              "generated": str(generated), "n_real": r.n_real, "n_generated": r.n_generated,
+              "weights_sha256": r.settings["weights_sha256"], **frechet_fields("fid", r),
               "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
-        click.echo(f"FID {value:.4f}  [{label}]  (real: {count_text(a)}, generated: "
-                   f"{count_text(b)})")
+        click.echo(f"FID {r.value:.4f}  [{label}]  (real: {count_text(r.n_real)}, generated: "
+                   f"{count_text(r.n_generated)})")
         for line in uncertainty_lines("fid", "FID", result):
             click.echo(f"  {line}")
 
@@ -76,30 +70,18 @@ def inception_score_command(input_path, batch_size, threads, device, frames, cli
     logits, IS-avg or IS-first (--frame-mode). INPUT may also be an [N, classes] float .npy of
     logits (e.g. from `vdbench features NETWORK --logits`).
     """
-    from vdbench.engine.streaming import read_logits, stream_stats
-    from vdbench.metrics.feature_stats import FeatureStats
+    from vdbench.engine.metric_calls import InputSettings, inception_score_result
     from vdbench.metrics.networks import by_family
-    from vdbench.metrics.registry import inception_score_of
-    from vdbench.protocols.datasets.generic import open_source
 
     set_threads(threads)
-    net = by_family(network, frame_mode)
-    metric = inception_score_of(net.name)
-    logits = read_logits(input_path)
-    if logits is not None:
-        stats = FeatureStats(metric.needs())
-        stats.add({metric.array.key: logits})
-    else:
-        source = open_source(input_path, frames, clips_per_video)
-        stats = stream_stats(source, net.make(device, weights), net.name, metric.needs(),
-                             batch_size, value_range)
-    mean, std = metric.score(stats, splits)
-    classes = stats.all_rows(metric.array.key).shape[1]
-    result = {"is_mean": mean, "is_std": std, "splits": splits, "n": stats.count,
-              "classes": int(classes), "metric": metric.name, "network": net.network_label,
+    r = inception_score_result(input_path, by_family(network, frame_mode), InputSettings(
+        batch_size, device, frames, clips_per_video, value_range, weights), splits)
+    mean, std, classes = r.value, r.std, r.extra["classes"]
+    result = {"is_mean": mean, "is_std": std, "splits": splits, "n": r.n_generated,
+              "classes": classes, "metric": r.metric, "network": r.settings["network"],
               "input": str(input_path)}
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
-        click.echo(f"IS {mean:.4f} ± {std:.4f}  ({stats.count} videos, {splits} split(s), "
+        click.echo(f"IS {mean:.4f} ± {std:.4f}  ({r.n_generated} videos, {splits} split(s), "
                    f"{classes} classes)")

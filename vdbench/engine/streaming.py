@@ -92,7 +92,13 @@ def side_stats(path: str | Path, network: FeatureNetwork, make: Callable, batch_
                value_range: Optional[str] = None, bootstrap: bool = False) -> FeatureStats:
     """One side of a distance: a saved statistics .npz, an [N, D] features .npy (as `vdbench
     features` writes), or videos to embed with the extractor ``make()`` returns (made only if
-    needed). ``bootstrap``: keep every row, for the interval."""
+    needed). ``bootstrap``: keep every row, for the interval. An input held in memory (the
+    Python API): engine.metric_calls.memory_side."""
+    from vdbench.engine.metric_calls import InMemory, memory_side
+
+    if isinstance(path, InMemory):
+        return memory_side(path, network, make, batch_size, plan, frames, clips_per_video,
+                           value_range, bootstrap)
     if is_stats_file(path):
         rows = [key for key, keep in plan.items() if keep.rows]
         if rows:

@@ -80,6 +80,12 @@ class FeatureNetwork:
         dim = getattr(_resolve(self.factory), "dim", None)
         return dim if isinstance(dim, int) else None
 
+    @property
+    def preprocessing(self) -> Optional[str]:
+        """How pixels reach the network, as the extractor class declares it (None if not)."""
+        found = getattr(_resolve(self.factory), "preprocessing", None)
+        return found if isinstance(found, str) else None
+
     def logits_key(self) -> str:
         return self.name if self.logits_are_features else f"{self.name}_logits"
 
