@@ -18,8 +18,15 @@ from vdbench.protocols.datasets import DATASETS, READERS
 @input_options
 @bootstrap_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
-        bootstrap, bootstrap_seed, as_json):
+@click.option("--protocol", "protocol_name", default=None, metavar="NAME",
+              help="Compute protocol NAME's FVD (e.g. fvd2048_16f): it fixes the counts, "
+                   "frames, offsets and metric; REAL may then be a dataset name with --data-dir "
+                   "(see `vdbench protocols --card NAME`).")
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
+              help="With --protocol: read REAL as a dataset name from this folder.")
+@click.pass_context
+def fvd(ctx, real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
+        bootstrap, bootstrap_seed, as_json, protocol_name, data_dir):
     """Fréchet Video Distance between REAL and GENERATED, with its 95% bootstrap interval
     and FVD∞ (FVD extrapolated to infinitely many videos, Chong & Forsyth 2020).
 
@@ -30,11 +37,19 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
     interval and no FVD∞, as the output says).
     """
     from vdbench.engine.streaming import frechet_between, frechet_uncertainty, uncertainty_lines
+    from vdbench.metrics.errors import InputError
     from vdbench.metrics.fvd import PREPROCESSING
     from vdbench.metrics.networks import get_network
     from vdbench.reporting.provenance import environment
 
     set_threads(threads)
+    if protocol_name or data_dir:
+        from vdbench.cli.protocol_fvd import protocol_fvd_command
+
+        if not protocol_name:
+            raise InputError("--data-dir: applies with --protocol")
+        return protocol_fvd_command(ctx, protocol_name, real, generated, data_dir, batch_size,
+                                    device, value_range, as_json)
     config = bootstrap_config(bootstrap, bootstrap_seed)
     net = get_network("i3d")
     name, value, a, b, extractor = frechet_between(
