@@ -10,6 +10,7 @@ per-trial metric is the generated videos ``[s*N, (s+1)*N)``, ``N`` the protocol'
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -85,9 +86,12 @@ def protocol_fvd(name: str, real: str, generated: str, make: Callable,
     """The protocol's FVD values and what they were computed on (``make()`` gives the I3D)."""
     protocol = get_protocol(name)
     metrics = fvd_metrics(protocol)
-    protocol, reals = open_real(protocol, real, data_dir)
-    check_real_count(reals.dataset, protocol)
     gens = generated_clips(open_input(generated), protocol)
+    # a set too short for the protocol fails before any work; a dataset named as REAL is read
+    # at the generated videos' size (StyleGAN-V compares a generator with its training set)
+    size = next(iter(gens.iter_clips([0]))).shape[1]
+    protocol, reals = open_real(dataclasses.replace(protocol, resolution=size), real, data_dir)
+    check_real_count(reals.dataset, protocol)
     plan = merge_plans(*(m.needs() for m in metrics))
     extractor = make()
     common = dict(context_frames=protocol.context_frames, batch_size=batch_size,

@@ -4,6 +4,8 @@ computes and which code (or paper section) it follows, written from the Protocol
 
 from __future__ import annotations
 
+import textwrap
+
 from vdbench.protocols.base import Protocol
 from vdbench.protocols.datasets.base import window_span
 
@@ -83,11 +85,16 @@ def card_rows(p: Protocol) -> list[tuple[str, list[str]]]:
     return [(k, v) for k, v in rows if v]
 
 
-def card(p: Protocol) -> str:
-    """The card as text: ``name`` then one ``field: line`` block per field."""
-    width = max(len(k) for k, _ in card_rows(p)) + 2
+def card(p: Protocol, width: int = 100) -> str:
+    """The card as text: ``protocol NAME`` then each field's lines, wrapped to ``width``
+    (a wrapped line indented further)."""
+    rows = card_rows(p)
+    label = max(len(k) for k, _ in rows) + 2
     lines = [f"protocol {p.name}"]
-    for key, values in card_rows(p):
+    for key, values in rows:
         for i, value in enumerate(values):
-            lines.append(f"  {(key + ':') if i == 0 else '':<{width}}{value}")
+            head = f"  {(key + ':') if i == 0 else '':<{label}}"
+            lines += textwrap.wrap(value, width, initial_indent=head,
+                                   subsequent_indent=" " * (len(head) + 2),
+                                   break_on_hyphens=False)
     return "\n".join(lines)

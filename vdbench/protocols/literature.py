@@ -111,8 +111,8 @@ ISV2048_UCF = Protocol(
 
 VGPT = "wilson1yan/VideoGPT"
 BAIR_VIDEOGPT = Protocol(
-    name="bair-videogpt", paper_section="VideoGPT (Yan et al. 2021), BAIR FVD; also TATS (Ge "
-    "et al. 2022)", dataset="bair", split="test", resolution=64, frames=16, context_frames=1,
+    name="bair-videogpt", paper_section="VideoGPT (Yan et al. 2021), BAIR FVD",
+    dataset="bair", split="test", resolution=64, frames=16, context_frames=1,
     num_clips=256, samples_per_clip=10, metrics=("fvd_per_draw",),
     clip_order="first", real_offsets="random-but-last",
     sampling={},
@@ -131,8 +131,8 @@ BAIR_VIDEOGPT = Protocol(
              "covariance; SVD square roots (:18-27)"),
     notes="256 real test clips (16 frames at a random start, the last start excluded) vs 256 "
           "samples conditioned on their first frame, one FVD per trial, mean ± std over "
-          "trials (fvd_per_draw_mean / _std; a trial is every clip's s-th sample). 10 trials: "
-          "VideoGPT's script takes --n_trials (default 1) and the papers do not state theirs; "
+          "trials (fvd_per_draw_mean / _std; a trial is every clip's s-th sample). 10 trials is "
+          "vdbench's choice: VideoGPT's script takes the count as --n_trials (default 1); "
           "change it with --samples-per-clip (labelled custom). Difference: VideoGPT redraws "
           "the real clips' starts in every trial; vdbench draws one start per clip from the "
           "seed and keeps it across trials."
@@ -227,9 +227,11 @@ class ProtocolSelection(Selection):
     def _window_start(self, length: int, video: int, occurrence: int) -> int:
         need = max(self.min_length, window_span(self.protocol.frames, self.frameskip))
         if length < need:
+            every = (f"every {self.frameskip}-th frame" if self.frameskip > 1
+                     else "consecutive frames")
             raise InputError(f"{self.dataset.locate(video)}: has {length} frames; protocol "
-                             f"{self.protocol.name} reads {self.protocol.frames} frames every "
-                             f"{self.frameskip}-th of {self.role} videos of at least {need}")
+                             f"{self.protocol.name} reads {self.protocol.frames} {every} of "
+                             f"{self.role} videos at least {need} frames long")
         if self.seed is None:
             return 0
         choices = max(offset_choices(self.protocol, length), 1)
