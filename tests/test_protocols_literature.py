@@ -66,7 +66,8 @@ def test_stylegan_v_fvd(name, frames, subsample):
     assert offset_choices(p, 200) == 200 - frames * subsample + subsample - 1 + 1
     # dataset.py:400 (generated side, no discard there): len - n*k >= 0
     assert p.generated_min_frames == frames * subsample
-    assert p.metrics == (literature.STYLEGAN_V_FVD,)
+    # frechet_video_distance.py:23,54-56: its preprocessing and statistics (the parity mode)
+    assert p.metrics == ("fvd_stylegan_v",)
     assert len(p.follows) >= 8 and all(f.startswith("universome/stylegan-v src/")
                                        for f in p.follows)
 
@@ -96,7 +97,11 @@ def test_videogpt_bair():
     # README.md:69: BAIR 16 frames of 64 x 64
     assert p.resolution == 64
     # compute_fvd.py:58-66: one FVD per trial, np.mean / np.std (population) over trials
-    assert p.metrics == ("fvd_per_draw",) and p.samples_per_clip == 10
+    # videogpt/fvd/fvd.py: its preprocessing and statistics (the VideoGPT parity mode)
+    assert p.metrics == ("fvd_videogpt_per_draw",) and p.samples_per_clip == 10
+    from vdbench.metrics.registry import METRICS
+    metric = METRICS["fvd_videogpt_per_draw"]
+    assert metric.per_draw and metric.parity == "videogpt"
 
 
 def test_magvit_ucf101():
@@ -282,7 +287,7 @@ def test_quick_run_of_a_new_protocol(tmp_path, i3d_weights):
     assert record["protocol"]["name"] == "fvd2048_16f"
     assert record["protocol"]["clip_order"] == "first"
     assert record["protocol"]["follows"][0].startswith("universome/stylegan-v")
-    assert np.isfinite(record["metrics"]["fvd"])
+    assert np.isfinite(record["metrics"]["fvd_stylegan_v"])
 
 
 @pytest.fixture
@@ -293,9 +298,9 @@ def small(monkeypatch):
             registry.PROTOCOLS[name], num_clips=3))
 
 
-def test_fvd_protocol_equals_the_fvd_of_the_stated_clips(tmp_path, small, i3d_extractor):
-    from vdbench.metrics.frechet import GaussianStats, frechet_distance
-
+def test_fvd_protocol_equals_the_fvd_of_the_stated_clips(tmp_path, small, i3d_weights):
+    """`fvd --protocol` equals plain `fvd --compat stylegan-v` on the clips the protocol states
+    (built here from the documented rule)."""
     gen = np.stack([ShapesDataset("train", 4, 32, frames=40).video(i) for i in range(4)])
     np.save(tmp_path / "gen.npy", gen)
     res = invoke("fvd", "shapes", tmp_path / "gen.npy", "--protocol", "fvd2048_16f", "--json")
@@ -307,10 +312,43 @@ def test_fvd_protocol_equals_the_fvd_of_the_stated_clips(tmp_path, small, i3d_ex
     starts = [_hash(0, 2, i, 0) % (30 - 16 + 1) for i in range(3)]
     assert starts != [0, 0, 0]
     real = np.stack([shapes.video(i)[s:s + 16] for i, s in enumerate(starts)])
-    expect = frechet_distance(GaussianStats.from_features(i3d_extractor(real)),
-                              GaussianStats.from_features(i3d_extractor(gen[:3, :16])))
-    assert out["values"]["fvd"] == pytest.approx(expect, rel=1e-5)
+    np.save(tmp_path / "real_clips.npy", real)
+    np.save(tmp_path / "gen_clips.npy", gen[:3, :16])
+    plain = invoke("fvd", tmp_path / "real_clips.npy", tmp_path / "gen_clips.npy", "--compat",
+                   "stylegan-v", "--json")
+    assert plain.exit_code == 0, plain.output
+    expect = json.loads(plain.output[plain.output.index("{"):])["fvd"]
+    assert out["values"]["fvd_stylegan_v"] == pytest.approx(expect, rel=1e-6)
+    assert "stylegan" in out["network"]
     assert (out["n_real"], out["n_generated"], out["protocol"]) == (3, 3, "fvd2048_16f")
+
+
+def test_fvd_protocol_trials(tmp_path, monkeypatch, i3d_weights):
+    """bair-videogpt through `fvd --protocol`: trial s is generated videos [3s, 3s+3), each
+    against the same 3 real clips (16 frames from the documented start); mean and population
+    std of the per-trial VideoGPT-parity FVDs."""
+    monkeypatch.setitem(PROTOCOLS, "bair-videogpt", dataclasses.replace(
+        registry.PROTOCOLS["bair-videogpt"], num_clips=3, samples_per_clip=2))
+    videos = np.stack([ShapesDataset("test", 4, 32, frames=30).video(i) for i in range(4)])
+    np.save(tmp_path / "real.npy", videos)
+    gen = np.stack([ShapesDataset("train", 6, 32, frames=20).video(i) for i in range(6)])
+    np.save(tmp_path / "gen.npy", gen)
+    res = invoke("fvd", tmp_path / "real.npy", tmp_path / "gen.npy", "--protocol",
+                 "bair-videogpt", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output[res.output.index("{"):])
+    starts = [_hash(0, 2, i, 0) % (30 - 16) for i in range(3)]  # randint's exclusive bound
+    np.save(tmp_path / "r.npy", np.stack([videos[i, s:s + 16] for i, s in enumerate(starts)]))
+    per_trial = []
+    for trial in range(2):
+        np.save(tmp_path / "g.npy", gen[3 * trial:3 * trial + 3, :16])
+        plain = invoke("fvd", tmp_path / "r.npy", tmp_path / "g.npy", "--compat", "videogpt",
+                       "--json")
+        per_trial.append(json.loads(plain.output[plain.output.index("{"):])["fvd"])
+    values = out["values"]
+    assert values["fvd_videogpt_per_draw_mean"] == pytest.approx(np.mean(per_trial), rel=1e-6)
+    assert values["fvd_videogpt_per_draw_std"] == pytest.approx(np.std(per_trial), rel=1e-5)
+    assert (out["n_real"], out["n_generated"], out["trials"]) == (3, 6, 2)
 
 
 def test_card_cli_is_the_card():
@@ -329,7 +367,7 @@ def test_readme_holds_every_new_card():
         assert f"$ vdbench protocols --card {name}\n{card(get_protocol(name))}\n" in readme, name
 
 
-# ---- bad input ------------------------------------------------------------------------------------
+# ---- bad input ------------------------------------------------------------------------------
 
 def test_unknown_protocol():
     assert_one_error(invoke("protocols", "--card", "fvd9999"), "unknown protocol 'fvd9999'")
@@ -352,6 +390,8 @@ def test_other_bad_input(tmp_path, small):
                             "fvd2048_16f"), "2 generated videos; protocol fvd2048_16f compares 3")
     assert_one_error(invoke("fvd", "shapes", tmp_path / "gen.npy", "--protocol", "fvd2048_16f",
                             "--frames", 8), "--frames")
+    assert_one_error(invoke("fvd", "shapes", tmp_path / "gen.npy", "--protocol", "fvd2048_16f",
+                            "--compat", "videogpt"), "--compat")
     assert_one_error(invoke("fvd", "a.npy", "b.npy", "--data-dir", tmp_path), "--data-dir")
     np.save(tmp_path / "gen3.npy", np.zeros((3, 16, 8, 8, 3), np.uint8))
     assert_one_error(invoke("fvd", "nowhere", tmp_path / "gen3.npy", "--protocol",

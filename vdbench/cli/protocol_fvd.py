@@ -8,7 +8,7 @@ import json
 import click
 
 # fvd's options that the protocol decides (frames, clips) or that its figure does not have
-FIXED_BY_PROTOCOL = ("frames", "clips_per_video", "bootstrap", "bootstrap_seed")
+FIXED_BY_PROTOCOL = ("frames", "clips_per_video", "bootstrap", "bootstrap_seed", "compat")
 
 
 def refuse_fixed(ctx: click.Context, name: str) -> None:
@@ -19,8 +19,8 @@ def refuse_fixed(ctx: click.Context, name: str) -> None:
     for key in FIXED_BY_PROTOCOL:
         if ctx.get_parameter_source(key) not in (ParameterSource.DEFAULT, None):
             option = "--" + key.replace("_", "-")
-            raise InputError(f"{option}: protocol {name} fixes the clips and frames and "
-                             "reports its own figure; drop the option")
+            raise InputError(f"{option}: protocol {name} fixes the clips, frames and FVD "
+                             "implementation and reports its own figure; drop the option")
 
 
 def protocol_fvd_command(ctx: click.Context, name: str, real: str, generated: str,
@@ -31,10 +31,9 @@ def protocol_fvd_command(ctx: click.Context, name: str, real: str, generated: st
     from vdbench.reporting.provenance import environment
 
     refuse_fixed(ctx, name)
-    net = get_network("i3d")
-    out = protocol_fvd(name, real, generated, lambda: net.make(device), data_dir=data_dir,
-                       batch_size=batch_size, value_range=value_range)
-    out["network"], out["environment"] = net.network_label, environment()
+    out = protocol_fvd(name, real, generated, lambda network: get_network(network).make(device),
+                       data_dir=data_dir, batch_size=batch_size, value_range=value_range)
+    out["environment"] = environment()
     if as_json:
         click.echo(json.dumps(out, indent=2))
         return

@@ -20,7 +20,7 @@ from vdbench.engine.features import protocol_metrics
 from vdbench.metrics.base import FrechetDistance
 from vdbench.metrics.errors import InputError
 from vdbench.metrics.feature_stats import FeatureStats, merge_plans
-from vdbench.metrics.networks import network_arrays
+from vdbench.metrics.networks import get_network, network_arrays
 from vdbench.protocols.base import Protocol
 from vdbench.protocols.datasets import READERS, get_reader
 from vdbench.protocols.literature import (check_real_count, for_dataset, generated_clips,
@@ -37,9 +37,10 @@ def fvd_metrics(protocol: Protocol) -> list:
         raise InputError(f"--protocol {protocol.name}: computes {', '.join(protocol.metrics)}, "
                          "no Fréchet distance (`vdbench fvd` computes FVD)")
     networks = {m.array.network for m in found}
-    if networks != {"i3d"}:
+    if len(networks) > 1 or not get_network(networks.pop()).name.startswith("i3d"):
         raise InputError(f"--protocol {protocol.name}: its Fréchet distances read "
-                         f"{', '.join(sorted(networks))}; `vdbench fvd` reads I3D")
+                         f"{', '.join(m.array.network for m in found)}; `vdbench fvd` reads "
+                         "one I3D")
     return found
 
 
@@ -67,14 +68,15 @@ def _batches(selection, start: int, stop: int, batch_size: int):
         yield np.stack(list(selection.iter_clips(positions[i:i + batch_size])))
 
 
-def selection_stats(selection, plan: dict, extractor, draws: int, per_draw: int,
-                    context_frames: int, batch_size: int,
+def selection_stats(selection, network: str, plan: dict, extractor, draws: int,
+                    per_draw: int, context_frames: int, batch_size: int,
                     value_range: Optional[str]) -> FeatureStats:
-    """I3D statistics of a selection's clips; clip ``k`` belongs to draw ``k // per_draw``."""
+    """``network``'s statistics of a selection's clips; clip ``k`` belongs to draw
+    ``k // per_draw``."""
     stats = FeatureStats(plan, draws=draws)
     for draw in range(draws):
         for batch in _batches(selection, draw * per_draw, (draw + 1) * per_draw, batch_size):
-            stats.add(network_arrays(extractor, "i3d", plan, batch,
+            stats.add(network_arrays(extractor, network, plan, batch,
                                      context_frames=context_frames, value_range=value_range),
                       draw=draw)
     return stats
@@ -83,7 +85,8 @@ def selection_stats(selection, plan: dict, extractor, draws: int, per_draw: int,
 def protocol_fvd(name: str, real: str, generated: str, make: Callable,
                  data_dir: Optional[str] = None, batch_size: int = 8,
                  value_range: Optional[str] = None) -> dict:
-    """The protocol's FVD values and what they were computed on (``make()`` gives the I3D)."""
+    """The protocol's FVD values and what they were computed on (``make(network)`` gives the
+    extractor of the registered network its metrics read)."""
     protocol = get_protocol(name)
     metrics = fvd_metrics(protocol)
     gens = generated_clips(open_input(generated), protocol)
@@ -93,13 +96,14 @@ def protocol_fvd(name: str, real: str, generated: str, make: Callable,
     protocol, reals = open_real(dataclasses.replace(protocol, resolution=size), real, data_dir)
     check_real_count(reals.dataset, protocol)
     plan = merge_plans(*(m.needs() for m in metrics))
-    extractor = make()
+    network = metrics[0].array.network
+    extractor = make(network)
     common = dict(context_frames=protocol.context_frames, batch_size=batch_size,
                   value_range=value_range)
     # generated first: a set too short for the protocol fails before the real side's work
-    gen = selection_stats(gens, plan, extractor, protocol.samples_per_clip, protocol.num_clips,
-                          **common)
-    ref = selection_stats(reals, plan, extractor, 1, len(reals), **common)
+    gen = selection_stats(gens, network, plan, extractor, protocol.samples_per_clip,
+                          protocol.num_clips, **common)
+    ref = selection_stats(reals, network, plan, extractor, 1, len(reals), **common)
     values: dict[str, float] = {}
     for metric in metrics:
         values.update(metric.compute(gen, ref))
@@ -108,5 +112,7 @@ def protocol_fvd(name: str, real: str, generated: str, make: Callable,
             "n_generated": gen.count, "trials": protocol.samples_per_clip,
             "frames": protocol.frames, "frameskip": protocol.frameskip,
             "context_frames_excluded": protocol.fvd_exclude_context,
+            "network": get_network(network).network_label,
+            "metrics": {m.name: m.settings() for m in metrics},
             "real_clips": reals.describe(), "follows": list(protocol.follows),
             "weights_sha256": getattr(extractor, "weights_sha256", None)}

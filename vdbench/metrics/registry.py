@@ -12,6 +12,7 @@ from typing import Optional
 
 from vdbench.metrics.base import (FrechetDistance, InceptionScore, KernelDistance, MeanScore,
                                   Metric, PredictionScore)
+from vdbench.metrics.compat import MODES
 from vdbench.metrics.errors import InputError
 from vdbench.metrics.networks import Array, get_network
 
@@ -113,3 +114,16 @@ register_metric(PredictionScore(
 register_metric(PredictionScore(
     "ssim", Array("ssim"), "prediction protocols: SSIM (11x11 gaussian, sigma 1.5) of the "
     "generated frames vs the ground truth, mean over frames; best-of-N and mean over samples"))
+# FVD under each parity mode (vdbench.metrics.compat: the mode → metric map lives there).
+for _mode in [m for m in MODES.values() if m.metric != "fvd"]:
+    register_metric(FrechetDistance(
+        _mode.metric, Array(_mode.network), f"FVD as {_mode.summary} computes it: its "
+        f"preprocessing ({_mode.preprocessing.resize}) and statistics (covariance "
+        f"/{_mode.statistics.covariance}, {_mode.statistics.sqrt}), on the TF-Hub I3D",
+        compares=True, excludable_context=True, parity=_mode.name))
+# One VideoGPT-parity FVD per trial (VideoGPT's scripts/compute_fvd.py: 256 vs 256 per trial,
+# mean ± std over --n_trials): the bair-videogpt protocol (vdbench.protocols.literature).
+register_metric(FrechetDistance(
+    "fvd_videogpt_per_draw", Array("i3d_videogpt"), "VideoGPT-parity FVD of each draw (every "
+    "clip's s-th sample: a trial) vs the real clips; mean ± std over draws", per_draw=True,
+    excludable_context=True, parity="videogpt"))

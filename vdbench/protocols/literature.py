@@ -33,12 +33,10 @@ COMMITS = {
     "google-research/fitvid": "6bacb06",
 }
 
-# The FVD each family computes. The parity modes (each implementation's preprocessing and
-# statistics) are `fvd_stylegan_v` / `fvd_videogpt` once registered; until then the TF-Hub
-# reference FVD, which the cards say.
-STYLEGAN_V_FVD = "fvd"
-VIDEOGPT_FVD = "fvd"
-PARITY_PENDING = "parity metric pending: FVD here is vdbench's TF-Hub reference FVD, not yet "
+# The FVD each family computes: its parity mode (vdbench.metrics.compat: that implementation's
+# preprocessing and statistics on the TF-Hub I3D).
+STYLEGAN_V_FVD = "fvd_stylegan_v"
+VIDEOGPT_FVD = "fvd_videogpt_per_draw"
 
 SGV = "universome/stylegan-v"
 SGV_MAIN = f"{SGV} src/metrics/metric_main.py"
@@ -82,9 +80,7 @@ def _stylegan_v_fvd(name: str, frames: int, frameskip: int, lines: str) -> Proto
               "random offset drawn from the protocol seed) vs 2,048 generated. StyleGAN-V "
               f"drops real videos shorter than {span_needed} frames (dataset.py:323); vdbench "
               "refuses them with an error. Resolution: StyleGAN-V reads frames as stored "
-              "(256x256 in its paper); the standalone command reads them as given."
-              + ("" if STYLEGAN_V_FVD != "fvd" else " " + PARITY_PENDING
-                 + "StyleGAN-V's preprocessing (fvd_stylegan_v)."),
+              "(256x256 in its paper); the standalone command reads them as given.",
         quick=dict(QUICK_SHAPES, source_frames=max(2 * window_span(frames, frameskip), 30)))
 
 
@@ -113,7 +109,7 @@ VGPT = "wilson1yan/VideoGPT"
 BAIR_VIDEOGPT = Protocol(
     name="bair-videogpt", paper_section="VideoGPT (Yan et al. 2021), BAIR FVD",
     dataset="bair", split="test", resolution=64, frames=16, context_frames=1,
-    num_clips=256, samples_per_clip=10, metrics=("fvd_per_draw",),
+    num_clips=256, samples_per_clip=10, metrics=(VIDEOGPT_FVD,),
     clip_order="first", real_offsets="random-but-last",
     sampling={},
     follows=(f"{VGPT} scripts/compute_fvd.py:47,88: one trial = one batch of 256 test clips "
@@ -135,9 +131,7 @@ BAIR_VIDEOGPT = Protocol(
           "vdbench's choice: VideoGPT's script takes the count as --n_trials (default 1); "
           "change it with --samples-per-clip (labelled custom). Difference: VideoGPT redraws "
           "the real clips' starts in every trial; vdbench draws one start per clip from the "
-          "seed and keeps it across trials."
-          + ("" if VIDEOGPT_FVD != "fvd" else " " + PARITY_PENDING
-             + "VideoGPT's preprocessing (fvd_videogpt)."),
+          "seed and keeps it across trials.",
     quick=dict(QUICK_SHAPES, samples_per_clip=2, source_frames=30))
 
 MAGVIT = "google-research/magvit"
