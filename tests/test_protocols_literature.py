@@ -364,7 +364,9 @@ def test_card_cli_is_the_card():
 def test_readme_holds_every_new_card():
     readme = (ROOT / "README.md").read_text()
     for name in NEW:
-        assert f"$ vdbench protocols --card {name}\n{card(get_protocol(name))}\n" in readme, name
+        shown = f"`vdbench protocols --card {name}`:\n\n```\n{card(get_protocol(name))}\n```"
+        assert shown in readme, f"README: regenerate the card of {name}"
+        assert f"\nvdbench protocols --card {name}\n" in readme  # run by tests/test_readme.py
 
 
 # ---- bad input ------------------------------------------------------------------------------

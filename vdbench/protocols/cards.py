@@ -94,7 +94,21 @@ def card(p: Protocol, width: int = 100) -> str:
     for key, values in rows:
         for i, value in enumerate(values):
             head = f"  {(key + ':') if i == 0 else '':<{label}}"
-            lines += textwrap.wrap(value, width, initial_indent=head,
-                                   subsequent_indent=" " * (len(head) + 2),
-                                   break_on_hyphens=False)
+            wrapped = textwrap.wrap(_glued(value), width, initial_indent=head,
+                                    subsequent_indent=" " * (len(head) + 2),
+                                    break_on_hyphens=False)
+            lines += [line.replace(NBSP, " ") for line in wrapped]
     return "\n".join(lines)
+
+
+NBSP = "\u00a0"  # textwrap breaks at ASCII whitespace only
+# words a wrapped line must not begin with, so that no line of a card reads as a shell or Python
+# command (tests/test_readme.py refuses such lines in untagged README blocks)
+KEEP_WITH_PREVIOUS = ("from", "import", "python", "make", "vdbench", "torchrun", "$")
+
+
+def _glued(text: str) -> str:
+    """``text`` with the space before each of KEEP_WITH_PREVIOUS made unbreakable."""
+    for word in KEEP_WITH_PREVIOUS:
+        text = text.replace(f" {word} ", f"{NBSP}{word} ")
+    return text

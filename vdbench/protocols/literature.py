@@ -80,7 +80,10 @@ def _stylegan_v_fvd(name: str, frames: int, frameskip: int, lines: str) -> Proto
               "random offset drawn from the protocol seed) vs 2,048 generated. StyleGAN-V "
               f"drops real videos shorter than {span_needed} frames (dataset.py:323); vdbench "
               "refuses them with an error. Resolution: StyleGAN-V reads frames as stored "
-              "(256x256 in its paper); the standalone command reads them as given.",
+              "(256x256 in its paper); the standalone command reads them as given. Data: the "
+              "code applies to any video set (its paper: UCF-101, SkyTimelapse, FaceForensics, "
+              "...); this preset reads all of UCF-101, `vdbench fvd --protocol` any dataset or "
+              "videos.",
         quick=dict(QUICK_SHAPES, source_frames=max(2 * window_span(frames, frameskip), 30)))
 
 
