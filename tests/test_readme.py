@@ -374,6 +374,15 @@ def check_sample(argv, output, ws, before):
 def check_protocols(argv, output, ws, before):
     from vdbench.protocols.registry import PROTOCOLS
 
+    if "--card" in argv:  # the card as printed, and shown so in the README under its command
+        from vdbench.protocols.cards import card
+        from vdbench.protocols.registry import get_protocol
+
+        name = argv[argv.index("--card") + 1]
+        assert output.rstrip("\n") == card(get_protocol(name))
+        shown = f"`vdbench protocols --card {name}`:\n\n```\n{output.rstrip()}\n```"
+        assert shown in README.read_text(), f"README: regenerate the card of {name}"
+        return
     assert all(name in output for name in PROTOCOLS)
 
 

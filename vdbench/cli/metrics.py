@@ -8,6 +8,7 @@ import click
 
 from vdbench.cli.common import (SEED, bootstrap_config, bootstrap_options, count_text,
                                 input_options, network_options, real_generated, set_threads)
+from vdbench.cli.compat_option import compat_option, compat_record, preprocessing_of
 from vdbench.metrics.networks import families, frame_modes
 from vdbench.protocols.datasets import DATASETS, READERS
 
@@ -16,9 +17,17 @@ from vdbench.protocols.datasets import DATASETS, READERS
 @real_generated
 @input_options
 @bootstrap_options
+@compat_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
-        bootstrap, bootstrap_seed, as_json):
+@click.option("--protocol", "protocol_name", default=None, metavar="NAME",
+              help="Compute protocol NAME's FVD (e.g. fvd2048_16f): it fixes the counts, "
+                   "frames, offsets and metric; REAL may then be a dataset name with --data-dir "
+                   "(see `vdbench protocols --card NAME`).")
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
+              help="With --protocol: read REAL as a dataset name from this folder.")
+@click.pass_context
+def fvd(ctx, real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
+        bootstrap, bootstrap_seed, compat, as_json, protocol_name, data_dir):
     """Fréchet Video Distance between REAL and GENERATED, with its 95% bootstrap interval
     and FVD∞ (FVD extrapolated to infinitely many videos, Chong & Forsyth 2020).
 
@@ -28,19 +37,31 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
     .npy of `vdbench features i3d` (with a statistics file: no
     interval and no FVD∞, as the output says).
     """
+    from vdbench.cli.compat_option import check_sides, compat_infinity, compat_network
     from vdbench.engine.metric_calls import InputSettings, frechet_fields, frechet_result
     from vdbench.engine.streaming import uncertainty_lines
-    from vdbench.metrics.networks import get_network
+    from vdbench.metrics.errors import InputError
     from vdbench.reporting.provenance import environment
 
     set_threads(threads)
-    r = frechet_result(real, generated, get_network("i3d"), InputSettings(
+    if protocol_name or data_dir:
+        from vdbench.cli.protocol_fvd import protocol_fvd_command
+
+        if not protocol_name:
+            raise InputError("--data-dir: applies with --protocol")
+        return protocol_fvd_command(ctx, protocol_name, real, generated, data_dir, batch_size,
+                                    device, value_range, as_json)
+    check_sides(compat, real, generated)
+    net = compat_network(compat)
+    r = frechet_result(real, generated, net, InputSettings(
         batch_size, device, frames, clips_per_video, value_range),
         bootstrap_config(bootstrap, bootstrap_seed))
     result = {"fvd": r.value, "real": str(real), "generated": str(generated),
               "n_real": r.n_real, "n_generated": r.n_generated,
-              **{k: r.settings[k] for k in ("network", "preprocessing", "weights_sha256")},
-              **frechet_fields("fvd", r), "environment": environment()}
+              "network": r.settings["network"], "preprocessing": preprocessing_of(net),
+              "weights_sha256": r.settings["weights_sha256"],
+              **compat_infinity(r.metric, frechet_fields("fvd", r)),
+              **compat_record(compat), "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
@@ -157,8 +178,10 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
               help="vdbench: count, sum, sum of outer products (mergeable); mu-sigma: the mean "
                    "and unbiased covariance .npz of pytorch-fid and clean-fid (no count: not "
                    "mergeable).")
+@compat_option
 def stats(input_path, output, batch_size, threads, device, frames, clips_per_video, value_range,
-          network, frame_mode, weights, data_dir, split, clips, seed, is_splits, stats_format):
+          network, frame_mode, weights, data_dir, split, clips, seed, is_splits, stats_format,
+          compat):
     """Write reference statistics (count, sum, sum of outer products) of INPUT's videos.
 
     INPUT is a video array/file/folder, a folder or .zip of per-video frame folders, or with
@@ -169,6 +192,7 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
     """
     from pathlib import Path as _Path
 
+    from vdbench.cli.compat_option import compat_network
     from vdbench.engine.streaming import dataset_source, stats_meta, stream_stats
     from vdbench.metrics.errors import InputError
     from vdbench.metrics.feature_stats import merge_plans
@@ -186,22 +210,26 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
         source = open_source(input_path, frames, clips_per_video)
     if len(source) < 2:
         raise InputError(f"{input_path}: {len(source)} video(s); at least 2 are needed")
-    net = by_family(network, frame_mode)
-    fd, score = frechet_of(net.name), inception_score_of(net.name)
+    net = by_family(network, frame_mode) if compat == "tf" else compat_network(compat, network)
+    # a parity mode's statistics carry no real-data IS (the Kinetics IS is the reference's)
+    fd, score = frechet_of(net.name), None if net.parity else inception_score_of(net.name)
     extractor = net.make(device, weights)
-    s = stream_stats(source, extractor, net.name, merge_plans(fd.needs(), score.needs()),
+    s = stream_stats(source, extractor, net.name,
+                     merge_plans(fd.needs(), score.needs() if score else {}),
                      batch_size, value_range, desc=_Path(input_path).name)
-    is_mean, is_std = score.score(s, is_splits)
-    meta = dict(source=str(input_path), is_mean=is_mean, is_std=is_std, is_splits=is_splits,
-                **stats_meta(extractor))
+    is_mean, is_std = score.score(s, is_splits) if score else (None, None)
+    real_is = dict(is_mean=is_mean, is_std=is_std, is_splits=is_splits) if score else \
+        dict(compat=compat)
+    meta = dict(source=str(input_path), **real_is, **stats_meta(extractor))
     if stats_format == "mu-sigma":
         from vdbench.metrics.frechet import save_mu_sigma
 
         save_mu_sigma(output, s.stats(fd.array.key), **meta)
     else:
         s.stats(fd.array.key).save(output, **meta)
-    click.echo(f"wrote {output}: {network} statistics of {s.count} videos; real-data IS "
-               f"{is_mean:.4f} ± {is_std:.4f} ({is_splits} split(s))")
+    click.echo(f"wrote {output}: {net.family} statistics of {s.count} videos; " + (
+        f"real-data IS {is_mean:.4f} ± {is_std:.4f} ({is_splits} split(s))" if score else
+        f"--compat {compat}"))
 
 
 @click.group()

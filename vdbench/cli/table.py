@@ -63,12 +63,21 @@ def sampling_summary(sampling: dict) -> str:
 
 @click.command()
 @click.option("--preset", default="paper", type=click.Choice(["paper", "quick"]))
-def protocols(preset):
+@click.option("--card", "card_name", default=None, metavar="NAME",
+              help="Print protocol NAME's card: what it samples, how many, frames, resizing, "
+                   "metrics, and the code or paper section it follows.")
+def protocols(preset, card_name):
     """List the benchmark protocols with their parameters and the paper's sampling settings
     (Appendix A; settings a protocol leaves open come from the checkpoint)."""
     from tabulate import tabulate
 
-    from vdbench.protocols.registry import PROTOCOLS
+    from vdbench.protocols.registry import PROTOCOLS, get_protocol
+
+    if card_name is not None:
+        from vdbench.protocols.cards import card
+
+        click.echo(card(get_protocol(card_name, preset)))
+        return
 
     keys = ["dataset", "split", "resolution", "frames", "context_frames", "num_clips",
             "samples_per_clip", "metrics", "paper_section"]

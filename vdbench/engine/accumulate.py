@@ -109,6 +109,9 @@ def infinity_of(gen: Accumulator, reals: dict[str, Accumulator], metrics: list[M
         for m in metrics:
             if isinstance(m, FrechetDistance) and not m.per_draw and (m.compares or not split):
                 name = f"{m.name}_inf_{split}" if split else f"{m.name}_inf"
+                if m.infinity_refusal():
+                    out[name] = {"value": None, "not_computed": m.infinity_refusal()}
+                    continue
                 fit = fit_of_stats(gen.stats, real.stats, m.array.key,
                                    design.paired and not split, seed)
                 out[name] = {"value": None, "not_computed": why} if fit is None \

@@ -24,6 +24,11 @@ def open_protocol_data(protocol: Protocol, data_dir: Optional[str]):
     reader = _reader(protocol)
     dataset = reader.open_for(protocol, data_dir, protocol.split)
     window = dict(frames=protocol.frames, frameskip=protocol.frameskip)
+    if protocol.clip_order or protocol.real_offsets:  # other papers' choice of clips
+        from vdbench.protocols.literature import real_clips
+
+        clips = real_clips(dataset, protocol, reader.clip_seed(protocol.seed))
+        return clips, clips
     if not protocol.with_replacement:
         seed = reader.clip_seed(protocol.seed)
         clips = dataset.select(protocol.num_clips, seed=seed, **window)

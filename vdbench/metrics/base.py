@@ -83,9 +83,36 @@ class FrechetDistance(Metric):
 
     per_draw: bool = False
     value_range: tuple[float, float] = (0.0, math.inf)  # a squared distance
+    # an FVD parity mode (vdbench.metrics.compat): its covariance and square root; "" TF-GAN's
+    parity: str = ""
 
     def needs(self) -> dict[str, Keep]:
         return {self.array.key: Keep(gaussian=True, per_draw=self.per_draw)}
+
+    def distance(self, real, gen, warn: bool = True) -> float:
+        """The distance between real and generated GaussianStats, by this metric's formula."""
+        if not self.parity:
+            return frechet_distance(real, gen, warn=warn)
+        from vdbench.metrics.compat import get_mode
+        from vdbench.metrics.compat_frechet import mode_frechet
+
+        statistics = get_mode(self.parity).statistics
+        return mode_frechet(real, gen, statistics.covariance, statistics.sqrt, warn=warn)
+
+    def infinity_refusal(self) -> Optional[str]:
+        """Why FVD∞ (fitted with TF-GAN's statistics, metrics/frechet_infinity.py) does not
+        apply to this metric; None where it does."""
+        if not self.parity:
+            return None
+        return (f"FVD∞ is fitted with TF-GAN's statistics, not {self.parity}'s; "
+                f"not computed for {self.name}")
+
+    def settings(self) -> dict[str, Any]:
+        if not self.parity:
+            return {}
+        from vdbench.metrics.compat import get_mode
+
+        return {"compat": self.parity, "compat_mode": get_mode(self.parity).record()}
 
     def check(self, num_clips: int, draws: int) -> None:
         if num_clips < 2:  # the real clips (and each draw) need a covariance
@@ -97,8 +124,8 @@ class FrechetDistance(Metric):
             raise InputError(f"{self.name} compares with real videos; none were given")
         key = self.array.key
         if not self.per_draw:
-            return {self.name: frechet_distance(real.stats(key), gen.stats(key))}
-        return _mean_std(self.name, [frechet_distance(real.stats(key), d, warn=False)
+            return {self.name: self.distance(real.stats(key), gen.stats(key))}
+        return _mean_std(self.name, [self.distance(real.stats(key), d, warn=False)
                                      for d in gen.draw_stats(key)])
 
     def outputs(self) -> tuple[str, ...]:

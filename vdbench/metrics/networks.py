@@ -18,6 +18,7 @@ from typing import Any, Optional, Protocol, runtime_checkable
 
 import numpy as np
 
+from vdbench.metrics.compat import MODES
 from vdbench.metrics.errors import InputError
 
 
@@ -57,6 +58,8 @@ class FeatureNetwork:
     real_side: bool = True
     fetch: str = ""  # "module:callable"(force=) that puts the weights into the cache
     cache_files: str = ""  # "module:callable"() → the weights files in the cache (doctor)
+    # an FVD parity mode's I3D variant (metrics/compat.py): chosen by `--compat`, not `--network`
+    parity: str = ""
 
     def make(self, device: str = "cpu", weights: Optional[str] = None):
         """The extractor, with its weights loaded (fetched into the cache on first use), in
@@ -153,8 +156,10 @@ def get_network(name: str) -> FeatureNetwork:
                          f"{', '.join(NETWORKS)}") from None
 
 
-def video_networks() -> list[FeatureNetwork]:
-    return [n for n in NETWORKS.values() if not n.paired]
+def video_networks(parity: bool = False) -> list[FeatureNetwork]:
+    """Networks of videos (not paired scorers); ``parity``: with the parity modes' I3D
+    variants, which `--network` does not offer (`--compat` selects them)."""
+    return [n for n in NETWORKS.values() if not n.paired and (parity or not n.parity)]
 
 
 def families() -> list[str]:
@@ -182,7 +187,7 @@ def by_family(family: str, frame_mode: str = "") -> FeatureNetwork:
 
 def by_label(label: str) -> FeatureNetwork:
     """The network whose statistics carry ``label`` (as `vdbench stats` writes it)."""
-    for network in video_networks():
+    for network in video_networks(parity=True):
         if network.network_label == label:
             return network
     raise InputError(f"statistics of network {label!r}, which no registered network produces")
@@ -242,3 +247,12 @@ register_network(FeatureNetwork(
     "lpips", "lpips", "prediction protocols: LPIPS (v0.1, AlexNet) of each generated frame vs "
     "the ground truth", "vdbench.metrics.lpips:LPIPSScore", "vdbench.metrics.lpips:LPIPS_LABEL",
     paired=True, real_side=False, cache_files="vdbench.metrics.lpips_weights:cache_files"))
+# The parity modes' I3D variants (their names and modes: vdbench.metrics.compat.MODES).
+for _mode in [m for m in MODES.values() if m.network != "i3d"]:
+    register_network(FeatureNetwork(
+        _mode.network, _mode.network, f"I3D Kinetics-400 logits after {_mode.name}'s FVD "
+        "preprocessing (TF-Hub weights; `--compat`)",
+        "vdbench.metrics.compat_i3d:CompatI3DFeatures", "vdbench.metrics.compat_i3d:network_label",
+        options=(("mode", _mode.name),), logits_are_features=True, parity=_mode.name,
+        fetch="vdbench.metrics.i3d_weights:fetch_i3d_weights",
+        cache_files="vdbench.metrics.i3d_weights:cache_files"))

@@ -13,6 +13,7 @@ from typing import Optional
 
 from vdbench.metrics.base import (PSNR_MAX, FrechetDistance, InceptionScore, KernelDistance,
                                   MeanScore, Metric, PredictionScore)
+from vdbench.metrics.compat import MODES
 from vdbench.metrics.errors import InputError
 from vdbench.metrics.networks import Array, get_network
 
@@ -120,3 +121,16 @@ register_metric(PredictionScore(
     "lpips", Array("lpips"), "prediction protocols: LPIPS (v0.1, AlexNet; needs its weights, "
     "--lpips-weights) of the generated frames vs the ground truth, mean over frames; best-of-N "
     "(lowest) and mean over samples", higher_is_better=False, value_range=(0.0, math.inf)))
+# FVD under each parity mode (vdbench.metrics.compat: the mode → metric map lives there).
+for _mode in [m for m in MODES.values() if m.metric != "fvd"]:
+    register_metric(FrechetDistance(
+        _mode.metric, Array(_mode.network), f"FVD as {_mode.summary} computes it: its "
+        f"preprocessing ({_mode.preprocessing.resize}) and statistics (covariance "
+        f"/{_mode.statistics.covariance}, {_mode.statistics.sqrt}), on the TF-Hub I3D",
+        compares=True, excludable_context=True, parity=_mode.name))
+# One VideoGPT-parity FVD per trial (VideoGPT's scripts/compute_fvd.py: 256 vs 256 per trial,
+# mean ± std over --n_trials): the bair-videogpt protocol (vdbench.protocols.literature).
+register_metric(FrechetDistance(
+    "fvd_videogpt_per_draw", Array("i3d_videogpt"), "VideoGPT-parity FVD of each draw (every "
+    "clip's s-th sample: a trial) vs the real clips; mean ± std over draws", per_draw=True,
+    excludable_context=True, parity="videogpt"))

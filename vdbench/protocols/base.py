@@ -18,6 +18,8 @@ from vdbench.metrics.errors import InputError
 from vdbench.protocols.datasets.spatial import FITS
 
 PRESETS = ("paper", "quick")
+CLIP_ORDERS = ("", "first", "cycled")
+REAL_OFFSETS = ("", "random", "random-but-last")
 # custom: counts, or a data pipeline the paper states, changed by hand; never in paper tables
 LABELS = PRESETS + ("custom",)
 
@@ -60,6 +62,22 @@ class Protocol:
     # real clips of the ground truth where they outnumber the clips generated from
     # (unconditional protocols; 0: the same clips)
     reference_clips: int = 0
+    # Protocols of other papers' code (vdbench.protocols.literature): the code each follows,
+    # "owner/repo path:line: what", shown on its card.
+    follows: tuple[str, ...] = ()
+    # Which real clips: "" the reader's choice (seeded, or BAIR's fixed test clips); "first":
+    # the first num_clips videos in the dataset's order; "cycled": seeded shuffled passes over
+    # the dataset, as many as num_clips needs (an epoch-wise data iterator). See CLIP_ORDERS.
+    clip_order: str = ""
+    # Where a real clip's window starts: "" the reader's choice; "random": seeded, uniform
+    # over every start where the window fits; "random-but-last": the same without the last
+    # such start (numpy randint's exclusive bound). See REAL_OFFSETS.
+    real_offsets: str = ""
+    # Frames a generated video must have (standalone `vdbench fvd --protocol`), read from its
+    # first frame every frameskip-th; 0: the window's span.
+    generated_min_frames: int = 0
+    # Frames of each video that data made in code (shapes) makes; 0: the window's span.
+    source_frames: int = 0
     quick: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -83,8 +101,28 @@ class Protocol:
         if self.evaluation not in ("videos", "oracle"):
             raise InputError(f"{self.name}: evaluation must be videos or oracle, got "
                              f"{self.evaluation!r}")
+        self._check_literature_fields()
         if self.fit and self.fit not in FITS:
             raise InputError(f"{self.name}: unknown fit {self.fit!r}; expected one of {FITS}")
+
+    def _check_literature_fields(self) -> None:
+        if self.clip_order not in CLIP_ORDERS:
+            raise InputError(f"{self.name}: clip_order must be one of {CLIP_ORDERS}, got "
+                             f"{self.clip_order!r}")
+        if self.real_offsets not in REAL_OFFSETS:
+            raise InputError(f"{self.name}: real_offsets must be one of {REAL_OFFSETS}, got "
+                             f"{self.real_offsets!r}")
+        from vdbench.protocols.datasets.base import window_span
+
+        span = window_span(self.frames, self.frameskip)
+        for key in ("generated_min_frames", "source_frames"):
+            value = getattr(self, key)
+            if value and value < span:
+                raise InputError(f"{self.name}: {key} {value} is shorter than the window "
+                                 f"({span} frames)")
+        if self.with_replacement and self.clip_order:
+            raise InputError(f"{self.name}: with_replacement and clip_order "
+                             f"{self.clip_order!r} both choose the clips")
 
     def _check_fvd_exclude_context(self) -> None:
         from vdbench.metrics.registry import METRICS
@@ -169,6 +207,7 @@ class Protocol:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "quick"}
         out["metrics"] = list(self.metrics)
         out["reference_splits"] = list(self.reference_splits)
+        out["follows"] = list(self.follows)
         out["sampling"] = dict(self.sampling)
         out["num_samples"] = self.num_samples
         return out

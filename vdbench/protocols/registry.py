@@ -8,6 +8,7 @@ from vdbench.metrics.errors import InputError
 from vdbench.protocols import shapes_consistency  # noqa: F401  (registers context_consistency)
 from vdbench.protocols import shapes_dynamics  # noqa: F401  (registers sprite_dynamics)
 from vdbench.protocols.base import Protocol
+from vdbench.protocols.literature import LITERATURE
 
 QUICK = dict(num_clips=16, samples_per_clip=4, sampling={"steps": 32})
 
@@ -162,3 +163,8 @@ ORACLE = Protocol(
     quick=dict(samples_per_clip=256, sampling={"steps": 64}),
 )
 PROTOCOLS[ORACLE.name] = ORACLE
+
+# Protocols of other papers' evaluation code (StyleGAN-V, VideoGPT, MAGVIT, FitVid), each with
+# the code it follows: vdbench.protocols.literature.
+for _literature in LITERATURE:
+    PROTOCOLS[_literature.name] = _literature

@@ -88,7 +88,8 @@ class Reader:
 
         wanted = {"size": protocol.resolution, "fit": protocol.fit or None,
                   "videos": protocol.num_clips,
-                  "frames": window_span(protocol.frames, protocol.frameskip)}
+                  "frames": protocol.source_frames
+                  or window_span(protocol.frames, protocol.frameskip)}
         return self.open(data_dir, split, **{k: v for k, v in wanted.items()
                                              if k in self.options and v is not None})
 

@@ -317,16 +317,22 @@ class Selection(VideoDataset):
         span = window_span(frames, step)
 
         def start_of(j: int, length: int) -> int:
-            if length < span:
-                skip = "" if step == 1 else f" ({frames} at frameskip {step})"
-                raise InputError(f"{self.dataset.locate(videos[j])}: has {length} frames, "
-                                 f"{span} needed{skip}")
-            occurrence = int(self._occurrence[ks[j]])
-            return window_start(length, frames, self.seed, videos[j], occurrence, step)
+            return self._window_start(length, videos[j], int(self._occurrence[ks[j]]))
 
         # Readers cut contiguous windows; the span is read whole and every step-th frame kept.
         windows = self.dataset.iter_windows(videos, span, start_of)
         return windows if step == 1 else (window[::step] for window in windows)
+
+    def _window_start(self, length: int, video: int, occurrence: int) -> int:
+        """First frame of the window of ``video`` (``length`` frames long, the
+        ``occurrence``-th time it is chosen); subclasses draw it another way."""
+        frames, step = self.frames or 1, self.frameskip
+        span = window_span(frames, step)
+        if length < span:
+            skip = "" if step == 1 else f" ({frames} at frameskip {step})"
+            raise InputError(f"{self.dataset.locate(video)}: has {length} frames, "
+                             f"{span} needed{skip}")
+        return window_start(length, frames, self.seed, video, occurrence, step)
 
     def captions(self, positions: Sequence[int]) -> Optional[tuple[str, ...]]:
         """Captions of clips ``positions`` of this selection; None: the dataset has none."""
