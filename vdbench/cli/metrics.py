@@ -8,6 +8,7 @@ import click
 
 from vdbench.cli.common import (SEED, bootstrap_config, bootstrap_options, count_text,
                                 input_options, network_options, set_threads)
+from vdbench.cli.shard_options import one_pass, shard_options, video_sides
 from vdbench.metrics.networks import families, frame_modes
 from vdbench.protocols.datasets import DATASETS, READERS
 
@@ -18,8 +19,9 @@ from vdbench.protocols.datasets import DATASETS, READERS
 @input_options
 @bootstrap_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@shard_options(video_sides("real", "generated"))
 def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
-        bootstrap, bootstrap_seed, as_json):
+        bootstrap, bootstrap_seed, as_json, shard):
     """Fréchet Video Distance between REAL and GENERATED, with its 95% bootstrap interval
     and FVD∞ (FVD extrapolated to infinitely many videos, Chong & Forsyth 2020).
 
@@ -39,7 +41,7 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
     net = get_network("i3d")
     name, value, a, b, extractor = frechet_between(
         real, generated, net, lambda: net.make(device), batch_size=batch_size, frames=frames,
-        clips_per_video=clips_per_video, value_range=value_range, bootstrap=True)
+        clips_per_video=clips_per_video, value_range=value_range, bootstrap=True, shard=shard)
     result = {"fvd": value, "real": str(real), "generated": str(generated),
               "n_real": a.count or None, "n_generated": b.count or None,
               "network": net.network_label,
@@ -127,8 +129,9 @@ def kvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
               help="C3D weights folder or Inception .pth instead of the cache.")
 @click.option("--logits", "want_logits", is_flag=True,
               help="Write the classifier logits (for IS) instead of the features.")
+@shard_options(one_pass)
 def features(network, input_path, output, batch_size, threads, device, frames, clips_per_video,
-             value_range, frame_mode, weights, want_logits):
+             value_range, frame_mode, weights, want_logits, shard):
     """Write NETWORK features of INPUT's videos as an [N, D] .npy.
 
     i3d: the 400 time-averaged logits (FVD); c3d: fc7 after ReLU, 4096 (UCF101 FID; --logits:
@@ -145,7 +148,7 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
     key = Array(net.name, logits=want_logits).key
     source = open_source(input_path, frames, clips_per_video)
     stats = stream_stats(source, net.make(device, weights), net.name, {key: Keep(rows=True)},
-                         batch_size, value_range)
+                         batch_size, value_range, shard=shard)
     feats = stats.all_rows(key)
     atomic_save_npy(output, feats)
     kind = "logits" if want_logits else "features"
@@ -176,8 +179,10 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
               help="vdbench: count, sum, sum of outer products (mergeable); mu-sigma: the mean "
                    "and unbiased covariance .npz of pytorch-fid and clean-fid (no count: not "
                    "mergeable).")
+@shard_options(one_pass)
 def stats(input_path, output, batch_size, threads, device, frames, clips_per_video, value_range,
-          network, frame_mode, weights, data_dir, split, clips, seed, is_splits, stats_format):
+          network, frame_mode, weights, data_dir, split, clips, seed, is_splits, stats_format,
+          shard):
     """Write reference statistics (count, sum, sum of outer products) of INPUT's videos.
 
     INPUT is a video array/file/folder, a folder or .zip of per-video frame folders, or with
@@ -209,7 +214,7 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
     fd, score = frechet_of(net.name), inception_score_of(net.name)
     extractor = net.make(device, weights)
     s = stream_stats(source, extractor, net.name, merge_plans(fd.needs(), score.needs()),
-                     batch_size, value_range, desc=_Path(input_path).name)
+                     batch_size, value_range, desc=_Path(input_path).name, shard=shard)
     is_mean, is_std = score.score(s, is_splits)
     meta = dict(source=str(input_path), is_mean=is_mean, is_std=is_std, is_splits=is_splits,
                 **stats_meta(extractor))
