@@ -189,6 +189,8 @@ def test_a_changed_input_file_recomputes_its_chunks(tmp_path, inputs):
     os.utime(real, ns=(time.time_ns(), time.time_ns() + 10**9))  # the file replaced in place
     res = _ok(run_vdbench(*args))
     assert _from_cache(res.stderr) == (0, 2) and "data files this chunk read changed" in res.stderr
+    # other clips of the same file (--frames): another key, nothing reused
+    assert _from_cache(_ok(run_vdbench(*args, "--frames", "9")).stderr) == (0, 2)
 
 
 def _free_port() -> int:

@@ -124,7 +124,8 @@ def _cut(source, videos_attr: str, start: int, stop: int) -> np.ndarray:
     per = source.clips_per_video
     first, last = start // per, -(-stop // per)
     part = dataclasses.replace(source, **{videos_attr: getattr(source, videos_attr)[first:last]})
-    clips = np.concatenate(list(part.batches((last - first) * per)))
+    # a video's clips at a time: whole decoded videos are never held together
+    clips = np.concatenate(list(part.batches(per)))
     return clips[start - first * per:stop - first * per]
 
 
@@ -134,7 +135,15 @@ def _video_span(source, start: int, stop: int) -> slice:
 
 
 def chunk_source(source) -> ChunkSource:
-    """``source`` (any of `open_source`'s, or a dataset selection) as a ChunkSource."""
+    """``source`` (any of `open_source`'s, or a dataset selection) as a ChunkSource, its
+    identity including how clips are cut (--frames, --clips-per-video)."""
+    found = _chunk_source(source)
+    cut = {"frames": getattr(source, "frames", None),
+           "clips_per_video": getattr(source, "clips_per_video", 1)}
+    return dataclasses.replace(found, identity={**found.identity, **cut})
+
+
+def _chunk_source(source) -> ChunkSource:
     from vdbench.protocols.datasets.base import VideoDataset
     from vdbench.protocols.datasets.frames import FrameVideosSource
     from vdbench.protocols.datasets.generic import ArraySource, VideoFilesSource
