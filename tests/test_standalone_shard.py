@@ -242,3 +242,11 @@ def test_the_default_cache_is_the_project_cache(monkeypatch, tmp_path):
     assert ShardOptions(cache_dir="x").cache_root() == Path("x")
     assert not ShardOptions().caching and ShardOptions(resume=True).caching
     assert ShardOptions().size(8) == 256 and ShardOptions(chunk_size=6).size(3) == 6
+
+
+def test_cache_options_are_refused_where_no_side_is_videos(tmp_path, inputs):
+    stats = tmp_path / "real.npz"
+    assert CliRunner().invoke(main, ["stats", str(inputs / "real.npy"), "-o", str(stats),
+                                     "--batch-size", "5"]).exit_code == 0
+    res = CliRunner().invoke(main, ["fvd", str(stats), str(stats), "--resume"])
+    assert_one_error(res, "--resume: no side is videos")

@@ -137,6 +137,8 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
     i3d: the 400 time-averaged logits (FVD); c3d: fc7 after ReLU, 4096 (UCF101 FID; --logits:
     the 101 logits); inception: pool3, 2048 (--logits: the 1008 logits), per --frame-mode.
     """
+    from pathlib import Path
+
     from vdbench.engine.streaming import stream_stats
     from vdbench.util.atomic import atomic_save_npy
     from vdbench.metrics.feature_stats import Keep
@@ -148,7 +150,7 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
     key = Array(net.name, logits=want_logits).key
     source = open_source(input_path, frames, clips_per_video)
     stats = stream_stats(source, net.make(device, weights), net.name, {key: Keep(rows=True)},
-                         batch_size, value_range, shard=shard)
+                         batch_size, value_range, desc=Path(input_path).name, shard=shard)
     feats = stats.all_rows(key)
     atomic_save_npy(output, feats)
     kind = "logits" if want_logits else "features"

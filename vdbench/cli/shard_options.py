@@ -25,9 +25,17 @@ def shard_options(passes: Callable[[dict], int]):
             timeout = kw.pop("dist_timeout")
             if options.chunk_size is not None:
                 options.size(kw["batch_size"])  # refused before any work
+            count = passes(kw)
+            if not count and (options.caching or options.chunk_size is not None):
+                from vdbench.metrics.errors import InputError
+
+                given = "--resume" if options.resume else \
+                    "--cache-dir" if options.cache_dir is not None else "--chunk-size"
+                raise InputError(f"{given}: no side is videos (statistics or features files "
+                                 "only): there is no feature pass to chunk or cache")
             kw["device"] = rank_device(kw["device"])  # cuda → cuda:LOCAL_RANK under torchrun
             try:
-                with sharding(options, kw["device"], passes(kw), timeout) as shard:
+                with sharding(options, kw["device"], count, timeout) as shard:
                     if shard is not None and not shard.dist.is_main and not shard.passes:
                         return None  # nothing to embed: rank 0 alone reads the inputs
                     return fn(shard=shard, **kw)
