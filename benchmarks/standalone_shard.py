@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import record  # noqa: E402
 
 
-def timed(args: list[str], nproc: int = 1) -> float:
+def timed(args: list[str], nproc: int = 1) -> tuple[float, str]:
+    """(wall seconds, the command's report of cached/computed chunks or "")."""
     launcher = [sys.executable, "-m", "vdbench"] if nproc == 1 else [
         sys.executable, "-m", "torch.distributed.run", "--standalone",
         f"--nproc-per-node={nproc}", "-m", "vdbench"]
@@ -36,7 +37,9 @@ def timed(args: list[str], nproc: int = 1) -> float:
     res = subprocess.run(launcher + args, env=env, capture_output=True, text=True, cwd=ROOT)
     if res.returncode:
         raise SystemExit(res.stderr[-3000:])
-    return time.perf_counter() - t
+    seconds = time.perf_counter() - t
+    said = [x.split(": ")[-1] for x in res.stderr.splitlines() if "chunks from the cache" in x]
+    return seconds, (said or [""])[-1]
 
 
 def arrays(path: Path) -> dict:
@@ -44,13 +47,13 @@ def arrays(path: Path) -> dict:
         return {k: z[k].tobytes() for k in z.files if k != "meta_source"}
 
 
-def cases(work: Path, clips: int) -> list[tuple[str, float, Path]]:
+def cases(work: Path, clips: int) -> list[tuple[str, tuple[float, str], Path]]:
     data, cache = work / "clips.npy", work / "cache"
     np.save(data, np.random.default_rng(0).integers(0, 256, (clips, 16, 64, 64, 3), np.uint8))
     base = ["stats", str(data), "--batch-size", "4"]
     chunked = [*base, "--chunk-size", "8"]
     cached = [*chunked, "--cache-dir", str(cache), "--resume"]
-    out = []
+    out: list[tuple[str, tuple[float, str], Path]] = []
 
     def case(name: str, args: list[str], nproc: int = 1) -> None:
         target = work / f"{len(out)}.npz"
@@ -78,11 +81,12 @@ def main() -> None:
         first = arrays(found[0][2])
         for name, _, path in found:
             assert arrays(path) == first, f"{name}: statistics differ from the first case's"
-    rows = [{"case": name, "seconds": round(s, 2), "clips_per_s": round(args.clips / s, 3)}
-            for name, s, _ in found]
+    rows = [{"case": name, "seconds": round(s, 2), "clips_per_s": round(args.clips / s, 3),
+             "chunks": said} for name, (s, said), _ in found]
     print(json.dumps(rows, indent=2))
     if args.record:
-        record([{"benchmark": "standalone_shard", "metric": r["case"],
+        record([{"benchmark": "standalone_shard",
+                 "metric": r["case"] + (f" ({r['chunks']})" if r["chunks"] else ""),
                  "value": r["seconds"], "unit": "s"} for r in rows],
                f"python benchmarks/standalone_shard.py --clips {args.clips}")
 
