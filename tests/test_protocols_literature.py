@@ -394,6 +394,9 @@ def test_other_bad_input(tmp_path, small):
                             "--frames", 8), "--frames")
     assert_one_error(invoke("fvd", "shapes", tmp_path / "gen.npy", "--protocol", "fvd2048_16f",
                             "--compat", "videogpt"), "--compat")
+    # the chunked, resumable pass is the plain commands'; the protocol's is one process
+    assert_one_error(invoke("fvd", "shapes", tmp_path / "gen.npy", "--protocol", "fvd2048_16f",
+                            "--cache-dir", tmp_path / "cache"), "not available with --protocol")
     assert_one_error(invoke("fvd", "a.npy", "b.npy", "--data-dir", tmp_path), "--data-dir")
     np.save(tmp_path / "gen3.npy", np.zeros((3, 16, 8, 8, 3), np.uint8))
     assert_one_error(invoke("fvd", "nowhere", tmp_path / "gen3.npy", "--protocol",

@@ -9,6 +9,7 @@ import click
 from vdbench.cli.common import (SEED, bootstrap_config, bootstrap_options, count_text,
                                 input_options, network_options, real_generated, set_threads)
 from vdbench.cli.compat_option import compat_option, compat_record, preprocessing_of
+from vdbench.cli.shard_options import one_pass, shard_options, video_sides
 from vdbench.metrics.networks import families, frame_modes
 from vdbench.protocols.datasets import DATASETS, READERS
 
@@ -25,9 +26,10 @@ from vdbench.protocols.datasets import DATASETS, READERS
                    "(see `vdbench protocols --card NAME`).")
 @click.option("--data-dir", default=None, type=click.Path(file_okay=False),
               help="With --protocol: read REAL as a dataset name from this folder.")
+@shard_options(video_sides("real", "generated"))
 @click.pass_context
 def fvd(ctx, real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
-        bootstrap, bootstrap_seed, compat, as_json, protocol_name, data_dir):
+        bootstrap, bootstrap_seed, compat, as_json, protocol_name, data_dir, shard):
     """Fréchet Video Distance between REAL and GENERATED, with its 95% bootstrap interval
     and FVD∞ (FVD extrapolated to infinitely many videos, Chong & Forsyth 2020).
 
@@ -49,12 +51,15 @@ def fvd(ctx, real, generated, batch_size, threads, device, frames, clips_per_vid
 
         if not protocol_name:
             raise InputError("--data-dir: applies with --protocol")
+        if shard is not None:  # the protocol's selection reads its clips in one pass
+            raise InputError("--chunk-size/--cache-dir/--resume: not available with --protocol "
+                             "(and not under torchrun): its clips are read in one process")
         return protocol_fvd_command(ctx, protocol_name, real, generated, data_dir, batch_size,
                                     device, value_range, as_json)
     check_sides(compat, real, generated)
     net = compat_network(compat)
     r = frechet_result(real, generated, net, InputSettings(
-        batch_size, device, frames, clips_per_video, value_range),
+        batch_size, device, frames, clips_per_video, value_range, shard=shard),
         bootstrap_config(bootstrap, bootstrap_seed))
     result = {"fvd": r.value, "real": str(real), "generated": str(generated),
               "n_real": r.n_real, "n_generated": r.n_generated,
@@ -129,13 +134,16 @@ def kvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
               help="C3D weights folder or Inception .pth instead of the cache.")
 @click.option("--logits", "want_logits", is_flag=True,
               help="Write the classifier logits (for IS) instead of the features.")
+@shard_options(one_pass)
 def features(network, input_path, output, batch_size, threads, device, frames, clips_per_video,
-             value_range, frame_mode, weights, want_logits):
+             value_range, frame_mode, weights, want_logits, shard):
     """Write NETWORK features of INPUT's videos as an [N, D] .npy.
 
     i3d: the 400 time-averaged logits (FVD); c3d: fc7 after ReLU, 4096 (UCF101 FID; --logits:
     the 101 logits); inception: pool3, 2048 (--logits: the 1008 logits), per --frame-mode.
     """
+    from pathlib import Path
+
     from vdbench.engine.streaming import stream_stats
     from vdbench.util.atomic import atomic_save_npy
     from vdbench.metrics.feature_stats import Keep
@@ -147,7 +155,7 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
     key = Array(net.name, logits=want_logits).key
     source = open_source(input_path, frames, clips_per_video)
     stats = stream_stats(source, net.make(device, weights), net.name, {key: Keep(rows=True)},
-                         batch_size, value_range)
+                         batch_size, value_range, desc=Path(input_path).name, shard=shard)
     feats = stats.all_rows(key)
     atomic_save_npy(output, feats)
     kind = "logits" if want_logits else "features"
@@ -179,9 +187,10 @@ def features(network, input_path, output, batch_size, threads, device, frames, c
                    "and unbiased covariance .npz of pytorch-fid and clean-fid (no count: not "
                    "mergeable).")
 @compat_option
+@shard_options(one_pass)
 def stats(input_path, output, batch_size, threads, device, frames, clips_per_video, value_range,
           network, frame_mode, weights, data_dir, split, clips, seed, is_splits, stats_format,
-          compat):
+          compat, shard):
     """Write reference statistics (count, sum, sum of outer products) of INPUT's videos.
 
     INPUT is a video array/file/folder, a folder or .zip of per-video frame folders, or with
@@ -216,7 +225,7 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
     extractor = net.make(device, weights)
     s = stream_stats(source, extractor, net.name,
                      merge_plans(fd.needs(), score.needs() if score else {}),
-                     batch_size, value_range, desc=_Path(input_path).name)
+                     batch_size, value_range, desc=_Path(input_path).name, shard=shard)
     is_mean, is_std = score.score(s, is_splits) if score else (None, None)
     real_is = dict(is_mean=is_mean, is_std=is_std, is_splits=is_splits) if score else \
         dict(compat=compat)

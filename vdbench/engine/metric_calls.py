@@ -33,6 +33,9 @@ class InputSettings:
     clips_per_video: int = 1
     value_range: Optional[str] = None
     weights: Optional[str] = None  # C3D folder or Inception .pth instead of the cache
+    # the feature pass in chunks over torchrun's ranks and a chunk cache
+    # (vdbench.engine.sharded_features.Sharding); None: one stream in this process
+    shard: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value_range", range_name(self.value_range))
@@ -44,7 +47,8 @@ class InputSettings:
 
     def side_options(self) -> dict[str, Any]:
         return {"batch_size": self.batch_size, "frames": self.frames,
-                "clips_per_video": self.clips_per_video, "value_range": self.value_range}
+                "clips_per_video": self.clips_per_video, "value_range": self.value_range,
+                "shard": self.shard}
 
 
 RANGES = {(0, 255): "0-255", (0, 1): "0-1", (-1, 1): "-1-1"}

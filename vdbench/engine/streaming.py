@@ -74,10 +74,16 @@ def iter_batches(source, fn: Callable, batch_size: int, desc: str = "features") 
 
 def stream_stats(source, extractor, network: str, plan: Mapping[str, Keep], batch_size: int,
                  value_range: Optional[str] = None, desc: str = "features",
-                 bootstrap: bool = False) -> FeatureStats:
+                 bootstrap: bool = False, shard=None) -> FeatureStats:
     """``network``'s arrays of every clip of ``source``, accumulated as ``plan`` asks: the
     statistics the registered metrics read (the runner fills the same object chunk by chunk);
-    ``bootstrap``: every row kept too, each video its own cluster."""
+    ``bootstrap``: every row kept too, each video its own cluster. ``shard``: in chunks, over
+    torchrun's ranks and a chunk cache (vdbench.engine.sharded_features), same result."""
+    if shard is not None:
+        from vdbench.engine.sharded_features import PassSpec, sharded_stats
+
+        return sharded_stats(shard, source, extractor, PassSpec(
+            desc, network, plan, batch_size, value_range, bootstrap))
     stats = FeatureStats(plan, bootstrap=bootstrap)
     for arrays in iter_batches(source, lambda b: network_arrays(
             extractor, network, plan, b, value_range=value_range), batch_size, desc):
@@ -89,7 +95,8 @@ def stream_stats(source, extractor, network: str, plan: Mapping[str, Keep], batc
 
 def side_stats(path: str | Path, network: FeatureNetwork, make: Callable, batch_size: int,
                plan: Mapping[str, Keep], frames: Optional[int] = None, clips_per_video: int = 1,
-               value_range: Optional[str] = None, bootstrap: bool = False) -> FeatureStats:
+               value_range: Optional[str] = None, bootstrap: bool = False,
+               shard=None) -> FeatureStats:
     """One side of a distance: a saved statistics .npz, an [N, D] features .npy (as `vdbench
     features` writes), or videos to embed with the extractor ``make()`` returns (made only if
     needed). ``bootstrap``: keep every row, for the interval. An input held in memory (the
@@ -113,7 +120,7 @@ def side_stats(path: str | Path, network: FeatureNetwork, make: Callable, batch_
     if len(source) < 2:
         raise InputError(f"{path}: {len(source)} video(s); at least 2 are needed for a covariance")
     return stream_stats(source, make(), network.name, plan, batch_size, value_range,
-                        desc=Path(path).name, bootstrap=bootstrap)
+                        desc=Path(path).name, bootstrap=bootstrap, shard=shard)
 
 
 def features_stats(path: str | Path, features: np.ndarray, network: FeatureNetwork,
