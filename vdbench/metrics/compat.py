@@ -177,8 +177,8 @@ register_mode(ParityMode(
 
 register_mode(ParityMode(
     name="videogpt", metric="fvd_videogpt", network="i3d_videogpt",
-    summary="VideoGPT (Yan et al. 2021) scripts/compute_fvd.py; TATS (songweig/TATS, "
-            "tats/fvd/fvd.py) uses the same preprocessing and Fréchet code",
+    summary="VideoGPT (Yan et al. 2021) scripts/compute_fvd.py (TATS's tats/fvd/fvd.py is "
+            "said to copy it; not read here)",
     preprocessing=Preprocessing(
         key="videogpt",
         resize="per frame: x/255, torch bilinear interpolation (align_corners=False, no "
