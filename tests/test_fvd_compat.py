@@ -150,6 +150,23 @@ def test_videogpt_statistics_are_tf_gan_formula():
     assert mode_frechet(a, b, st.covariance, st.sqrt) == pytest.approx(expect, rel=1e-9)
 
 
+@pytest.mark.parametrize("mode", ["stylegan-v", "videogpt"])
+def test_bootstrap_replicates_use_the_modes_statistics(mode):
+    """The interval's replicates (weighted rows) at weight 1 everywhere are the mode's value;
+    with integer weights, the mode's value of the repeated rows."""
+    from vdbench.metrics.uncertainty import weighted_frechet
+
+    real, gen = _features(40, seed=5), _features(30, seed=6, shift=0.4)
+    metric, st = METRICS[get_mode(mode).metric], get_mode(mode).statistics
+    w1 = np.vstack([np.ones(40), np.arange(40) % 3])
+    w2 = np.vstack([np.ones(30), np.arange(30) % 2 + 1])
+    got = weighted_frechet(real, w1, gen, w2, metric.ddof())
+    for r in range(2):
+        a = GaussianStats.from_features(np.repeat(real, w1[r].astype(int), 0))
+        b = GaussianStats.from_features(np.repeat(gen, w2[r].astype(int), 0))
+        assert got[r] == pytest.approx(mode_frechet(a, b, st.covariance, st.sqrt), rel=1e-8)
+
+
 def test_biased_covariance_needs_a_count(tmp_path):
     from vdbench.metrics.errors import InputError
     from vdbench.metrics.frechet import save_mu_sigma
