@@ -238,9 +238,17 @@ def test_compat_refuses_other_networks_and_count_free_statistics(tmp_path, array
     assert_one_error(run("stats", real, "-o", tmp_path / "x.npz", "--network", "c3d",
                          "--compat", "videogpt"), "--compat", leftovers=[tmp_path / "x.npz"])
     ms = tmp_path / "ms.npz"
-    assert run("stats", real, "-o", ms, "--compat", "stylegan-v", "--format",
-               "mu-sigma").exit_code == 0
+    assert_one_error(run("stats", real, "-o", ms, "--compat", "stylegan-v", "--format",
+                         "mu-sigma"), "--format mu-sigma", leftovers=[ms])
+    # a mu/sigma file of another program (no label): the ÷n covariance needs the count
+    from vdbench.metrics.frechet import save_mu_sigma
+
+    save_mu_sigma(ms, GaussianStats.from_features(_features(5, d=400)))
     assert_one_error(run("fvd", ms, gen, "--compat", "stylegan-v"), "no sample count")
+    # under videogpt (÷(n − 1), as mu/sigma's sigma) it is read
+    assert run("stats", real, "-o", ms, "--compat", "videogpt", "--format",
+               "mu-sigma").exit_code == 0
+    assert result(run("fvd", ms, gen, "--compat", "videogpt", "--json"))["fvd"] > 0
 
 
 # --- a peer's published values on reproducible inputs ----------------------------------------

@@ -87,3 +87,13 @@ def compat_inception_score(network):
     if not network.parity:
         return score
     return dataclasses.replace(score, array=Array(network.name, logits=True))
+
+
+def check_stats_format(compat: str, stats_format: str) -> None:
+    """Refuse `--format mu-sigma` under a mode whose covariance needs the count (÷n): such a
+    file could never be read back under that mode."""
+    from vdbench.metrics.errors import InputError
+
+    if stats_format == "mu-sigma" and get_mode(compat).statistics.covariance != "n-1":
+        raise InputError(f"--format mu-sigma: --compat {compat} divides its covariance by the "
+                         "count, which mu/sigma files do not hold; use --format vdbench")

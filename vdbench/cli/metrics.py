@@ -192,7 +192,8 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
     """
     from pathlib import Path as _Path
 
-    from vdbench.cli.compat_option import compat_inception_score, compat_network
+    from vdbench.cli.compat_option import (check_stats_format, compat_inception_score,
+                                           compat_network)
     from vdbench.engine.streaming import dataset_source, stats_meta, stream_stats
     from vdbench.metrics.errors import InputError
     from vdbench.metrics.feature_stats import merge_plans
@@ -201,6 +202,7 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
     from vdbench.protocols.datasets.generic import open_source
 
     set_threads(threads)
+    check_stats_format(compat, stats_format)
     if data_dir or (input_path in DATASETS and not _Path(input_path).exists()):
         from vdbench.protocols.registry import protocol_split
 
