@@ -155,7 +155,7 @@ def main() -> None:
 
     exact_float32()
     model = load_i3d(fetch_i3d_weights())
-    command = "python benchmarks/fvd_compat.py " + " ".join(sys.argv[1:])
+    command = " ".join(["python benchmarks/fvd_compat.py", *sys.argv[1:]])
     rows, start = [], time.perf_counter()
     for name, (real, gen) in clip_sets(args.clips, args.frames).items():
         feats = {m: (features(real, m, model), features(gen, m, model)) for m in MODES}
