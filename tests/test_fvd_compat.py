@@ -313,3 +313,28 @@ def _walk(obj, found=None):
         for v in obj:
             _walk(v, found)
     return found
+
+
+def test_benchmark_decomposition_on_given_features():
+    """benchmarks/fvd_compat.py's rows: Δ preprocessing only uses the mode's features with
+    TF-GAN's statistics, Δ statistics only the TF features with the mode's statistics."""
+    from benchmarks.fvd_compat import float32_frechet, markdown, mode_rows
+
+    feats = {m: (_features(40, seed=10 + i), _features(40, seed=20 + i, shift=0.3))
+             for i, m in enumerate(MODES)}
+    rows = {r["mode"]: r for r in mode_rows("synthetic", feats)}
+    stats = {m: [GaussianStats.from_features(x) for x in pair] for m, pair in feats.items()}
+    base = frechet_distance(*stats["tf"])
+    for mode, r in rows.items():
+        st = get_mode(mode).statistics
+        assert r["fvd"] == pytest.approx(mode_frechet(*stats[mode], st.covariance, st.sqrt))
+        assert r["delta_preprocess"] == pytest.approx(frechet_distance(*stats[mode]) - base)
+        assert r["delta_statistics"] == pytest.approx(
+            mode_frechet(*stats["tf"], st.covariance, st.sqrt) - base)
+        assert r["interaction"] == pytest.approx(
+            r["delta"] - r["delta_preprocess"] - r["delta_statistics"], abs=1e-9)
+    assert rows["tf"]["delta"] == 0 and rows["videogpt"]["delta_statistics"] == 0
+    assert rows["videogpt"]["delta_float32"] == pytest.approx(
+        float32_frechet(*feats["videogpt"]) - rows["videogpt"]["fvd"])
+    assert rows["stylegan-v"]["delta_float32"] is None  # theirs is float64
+    assert "not measured" in markdown(list(rows.values()))
