@@ -52,7 +52,9 @@ def fvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
-        click.echo(f"FVD {value:.4f}  (real: {count_text(a)}, generated: {count_text(b)})")
+        mode = "" if compat == "tf" else f" [--compat {compat}: TF-Hub I3D]"
+        click.echo(f"FVD {value:.4f}  (real: {count_text(a)}, generated: {count_text(b)})"
+                   f"{mode}")
         for line in uncertainty_lines("fvd", "FVD", result):
             click.echo(f"  {line}")
 
