@@ -150,6 +150,23 @@ def test_videogpt_statistics_are_tf_gan_formula():
     assert mode_frechet(a, b, st.covariance, st.sqrt) == pytest.approx(expect, rel=1e-9)
 
 
+@pytest.mark.parametrize("mode", ["stylegan-v", "videogpt"])
+def test_bootstrap_replicates_use_the_modes_statistics(mode):
+    """The interval's replicates (weighted rows) at weight 1 everywhere are the mode's value;
+    with integer weights, the mode's value of the repeated rows."""
+    from vdbench.metrics.uncertainty import weighted_frechet
+
+    real, gen = _features(40, seed=5), _features(30, seed=6, shift=0.4)
+    metric, st = METRICS[get_mode(mode).metric], get_mode(mode).statistics
+    w1 = np.vstack([np.ones(40), np.arange(40) % 3])
+    w2 = np.vstack([np.ones(30), np.arange(30) % 2 + 1])
+    got = weighted_frechet(real, w1, gen, w2, metric.ddof())
+    for r in range(2):
+        a = GaussianStats.from_features(np.repeat(real, w1[r].astype(int), 0))
+        b = GaussianStats.from_features(np.repeat(gen, w2[r].astype(int), 0))
+        assert got[r] == pytest.approx(mode_frechet(a, b, st.covariance, st.sqrt), rel=1e-8)
+
+
 def test_biased_covariance_needs_a_count(tmp_path):
     from vdbench.metrics.errors import InputError
     from vdbench.metrics.frechet import save_mu_sigma
@@ -187,11 +204,15 @@ def test_fvd_compat_equals_its_preprocessing_and_statistics(arrays, i3d_extracto
     assert out["fvd_inf"] is None and "TF-GAN" in out["fvd_inf_fit"]["not_computed"]
 
 
-def test_tf_mode_is_plain_fvd_bit_for_bit(arrays):
+def test_tf_mode_is_plain_fvd_bit_for_bit(arrays, i3d_extractor):
     real, gen = arrays
-    plain = result(run("fvd", real, gen, "--json"))
-    tf = result(run("fvd", real, gen, "--json", "--compat", "tf"))
-    assert tf["fvd"] == plain["fvd"] and tf["fvd_ci"] == plain["fvd_ci"]
+    plain = result(run("fvd", real, gen, "--json", "--batch-size", 3))
+    tf = result(run("fvd", real, gen, "--json", "--compat", "tf", "--batch-size", 3))
+    # the reference pipeline, called directly: the same bits
+    expect = frechet_distance(GaussianStats.from_features(i3d_extractor(np.load(real))),
+                              GaussianStats.from_features(i3d_extractor(np.load(gen))))
+    assert tf["fvd"] == plain["fvd"] == expect
+    assert tf["fvd_ci"] == plain["fvd_ci"] and tf["fvd_inf"] == plain["fvd_inf"]
     assert tf["compat"] == "tf" == plain["compat"]
     assert tf["preprocessing"] == plain["preprocessing"]
     assert tf["network"] == get_network("i3d").network_label
@@ -217,6 +238,103 @@ def test_compat_refuses_other_networks_and_count_free_statistics(tmp_path, array
     assert_one_error(run("stats", real, "-o", tmp_path / "x.npz", "--network", "c3d",
                          "--compat", "videogpt"), "--compat", leftovers=[tmp_path / "x.npz"])
     ms = tmp_path / "ms.npz"
-    assert run("stats", real, "-o", ms, "--compat", "stylegan-v", "--format",
-               "mu-sigma").exit_code == 0
+    assert_one_error(run("stats", real, "-o", ms, "--compat", "stylegan-v", "--format",
+                         "mu-sigma"), "--format mu-sigma", leftovers=[ms])
+    # a mu/sigma file of another program (no label): the ÷n covariance needs the count
+    from vdbench.metrics.frechet import save_mu_sigma
+
+    save_mu_sigma(ms, GaussianStats.from_features(_features(5, d=400)))
     assert_one_error(run("fvd", ms, gen, "--compat", "stylegan-v"), "no sample count")
+    # under videogpt (÷(n − 1), as mu/sigma's sigma) it is read
+    assert run("stats", real, "-o", ms, "--compat", "videogpt", "--format",
+               "mu-sigma").exit_code == 0
+    assert result(run("fvd", ms, gen, "--compat", "videogpt", "--json"))["fvd"] > 0
+
+
+# --- a peer's published values on reproducible inputs ----------------------------------------
+
+# JunyaoHu/common_metrics_on_video_quality (README, demo.py): 8 all-zero vs 8 all-one videos,
+# 30 frames of 64×64, FVD of the first n frames. Its TensorFlow run (calculate_fvd_tensorflow.py,
+# the reference pipeline) gives 151.39244 at n = 30; its StyleGAN-V route (i3d_torchscript.pt,
+# StyleGAN-V's port of the TF-Hub I3D) gives these:
+TORCHSCRIPT_PORT = {10: 569.2296293622766, 13: 146.36638178542628, 30: 151.2564750365302}
+TF_PUBLISHED_30 = 151.39244
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_black_vs_white_against_published_values(i3d_extractor, mode):
+    """Constant clips: every clip of a side has the same features, so both covariances are 0
+    and no resize, scaling order or statistic can matter: FVD = ‖f(black) − f(white)‖². Each
+    mode must give the TF reference's value; the peer's torchscript port differs by ~0.1%
+    (the network-port difference, which this test bounds)."""
+    from vdbench.metrics.compat_i3d import CompatI3DFeatures
+    from vdbench.metrics.fvd import I3DFeatures
+
+    ext = I3DFeatures(model=i3d_extractor.model) if mode == "tf" else \
+        CompatI3DFeatures(mode, model=i3d_extractor.model)
+    st = get_mode(mode).statistics
+    black = np.zeros((1, 30, 64, 64, 3), np.uint8)
+    white = np.full_like(black, 255)
+    for n, port in TORCHSCRIPT_PORT.items():
+        fb, fw = ext(black[:, :n]), ext(white[:, :n])
+        value = mode_frechet(GaussianStats.from_features(np.repeat(fb, 2, 0)),
+                             GaussianStats.from_features(np.repeat(fw, 2, 0)),
+                             st.covariance, st.sqrt, warn=False)
+        if n == 30:
+            assert value == pytest.approx(TF_PUBLISHED_30, abs=2e-3)
+        assert 5e-4 < (value - port) / port < 1.5e-3, (n, value, port)
+
+
+def test_parity_metrics_run_in_a_protocol_beside_fvd(tmp_path, i3d_weights):
+    """`vdbench run --metrics fvd,fvd_stylegan_v,fvd_videogpt`: each computed on the same clips
+    and samples, recorded with its mode (settings); FVD∞ withdrawn for the parity modes."""
+    out = tmp_path / "runs"
+    res = run("run", "shapes", "--model", "tests.fast_generator:factory", "--preset", "quick",
+              "--clips", "3", "--samples-per-clip", "1", "--metrics",
+              "fvd,fvd_stylegan_v,fvd_videogpt", "--out", out)
+    assert res.exit_code == 0, res.output
+    [record] = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    text = json.dumps(record)
+    for mode in ("stylegan-v", "videogpt"):
+        assert f'"compat": "{mode}"' in text
+    assert "not computed for fvd_stylegan_v" in text  # FVD∞ withdrawn, with the reason
+    values = {k: v for k, v in _walk(record) if k in ("fvd", "fvd_stylegan_v", "fvd_videogpt")}
+    assert len(values) == 3 and len(set(values.values())) == 3, values
+
+
+def _walk(obj, found=None):
+    found = [] if found is None else found
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(v, float):
+                found.append((k, v))
+            _walk(v, found)
+    elif isinstance(obj, list):
+        for v in obj:
+            _walk(v, found)
+    return found
+
+
+def test_benchmark_decomposition_on_given_features():
+    """benchmarks/fvd_compat.py's rows: Δ preprocessing only uses the mode's features with
+    TF-GAN's statistics, Δ statistics only the TF features with the mode's statistics."""
+    from benchmarks.fvd_compat import float32_frechet, markdown, mode_rows
+
+    feats = {m: (_features(40, seed=10 + i), _features(40, seed=20 + i, shift=0.3))
+             for i, m in enumerate(MODES)}
+    rows = {r["mode"]: r for r in mode_rows("synthetic", feats)}
+    stats = {m: [GaussianStats.from_features(x) for x in pair] for m, pair in feats.items()}
+    base = frechet_distance(*stats["tf"])
+    for mode, r in rows.items():
+        st = get_mode(mode).statistics
+        assert r["fvd"] == pytest.approx(mode_frechet(*stats[mode], st.covariance, st.sqrt))
+        assert r["delta_preprocess"] == pytest.approx(frechet_distance(*stats[mode]) - base)
+        assert r["delta_statistics"] == pytest.approx(
+            mode_frechet(*stats["tf"], st.covariance, st.sqrt) - base)
+        assert r["interaction"] == pytest.approx(
+            r["delta"] - r["delta_preprocess"] - r["delta_statistics"], abs=1e-9)
+    assert rows["tf"]["delta"] == 0 and rows["videogpt"]["delta_statistics"] == 0
+    assert rows["videogpt"]["delta_float32"] == pytest.approx(
+        float32_frechet(*feats["videogpt"]) - rows["videogpt"]["fvd"])
+    assert rows["stylegan-v"]["delta_float32"] is None  # theirs is float64
+    assert "not measured" in markdown(list(rows.values()))

@@ -73,3 +73,27 @@ def compat_infinity(metric_name: str, fields: dict) -> dict:
     if why is None:
         return fields
     return {**fields, "fvd_inf": None, "fvd_inf_fit": {"not_computed": why}}
+
+
+def compat_inception_score(network):
+    """The real-data Inception Score `vdbench stats` stores: of ``network``'s logits (a parity
+    mode's I3D variant: the Kinetics IS of its own preprocessing's logits)."""
+    import dataclasses
+
+    from vdbench.metrics.networks import Array, base_network
+    from vdbench.metrics.registry import inception_score_of
+
+    score = inception_score_of(base_network(network.name))
+    if not network.parity:
+        return score
+    return dataclasses.replace(score, array=Array(network.name, logits=True))
+
+
+def check_stats_format(compat: str, stats_format: str) -> None:
+    """Refuse `--format mu-sigma` under a mode whose covariance needs the count (÷n): such a
+    file could never be read back under that mode."""
+    from vdbench.metrics.errors import InputError
+
+    if stats_format == "mu-sigma" and get_mode(compat).statistics.covariance != "n-1":
+        raise InputError(f"--format mu-sigma: --compat {compat} divides its covariance by the "
+                         "count, which mu/sigma files do not hold; use --format vdbench")

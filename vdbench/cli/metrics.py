@@ -70,8 +70,9 @@ def fvd(ctx, real, generated, batch_size, threads, device, frames, clips_per_vid
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
+        mode = "" if compat == "tf" else f" [--compat {compat}: TF-Hub I3D]"
         click.echo(f"FVD {r.value:.4f}  (real: {count_text(r.n_real)}, generated: "
-                   f"{count_text(r.n_generated)})")
+                   f"{count_text(r.n_generated)}){mode}")
         for line in uncertainty_lines("fvd", "FVD", result):
             click.echo(f"  {line}")
 
@@ -201,15 +202,17 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
     """
     from pathlib import Path as _Path
 
-    from vdbench.cli.compat_option import compat_network
+    from vdbench.cli.compat_option import (check_stats_format, compat_inception_score,
+                                           compat_network)
     from vdbench.engine.streaming import dataset_source, stats_meta, stream_stats
     from vdbench.metrics.errors import InputError
     from vdbench.metrics.feature_stats import merge_plans
     from vdbench.metrics.networks import by_family
-    from vdbench.metrics.registry import frechet_of, inception_score_of
+    from vdbench.metrics.registry import frechet_of
     from vdbench.protocols.datasets.generic import open_source
 
     set_threads(threads)
+    check_stats_format(compat, stats_format)
     if data_dir or (input_path in DATASETS and not _Path(input_path).exists()):
         from vdbench.protocols.registry import protocol_split
 
@@ -220,25 +223,21 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
     if len(source) < 2:
         raise InputError(f"{input_path}: {len(source)} video(s); at least 2 are needed")
     net = by_family(network, frame_mode) if compat == "tf" else compat_network(compat, network)
-    # a parity mode's statistics carry no real-data IS (the Kinetics IS is the reference's)
-    fd, score = frechet_of(net.name), None if net.parity else inception_score_of(net.name)
+    fd, score = frechet_of(net.name), compat_inception_score(net)
     extractor = net.make(device, weights)
-    s = stream_stats(source, extractor, net.name,
-                     merge_plans(fd.needs(), score.needs() if score else {}),
+    s = stream_stats(source, extractor, net.name, merge_plans(fd.needs(), score.needs()),
                      batch_size, value_range, desc=_Path(input_path).name, shard=shard)
-    is_mean, is_std = score.score(s, is_splits) if score else (None, None)
-    real_is = dict(is_mean=is_mean, is_std=is_std, is_splits=is_splits) if score else \
-        dict(compat=compat)
-    meta = dict(source=str(input_path), **real_is, **stats_meta(extractor))
+    is_mean, is_std = score.score(s, is_splits)
+    meta = dict(source=str(input_path), is_mean=is_mean, is_std=is_std, is_splits=is_splits,
+                **({"compat": compat} if net.parity else {}), **stats_meta(extractor))
     if stats_format == "mu-sigma":
         from vdbench.metrics.frechet import save_mu_sigma
 
         save_mu_sigma(output, s.stats(fd.array.key), **meta)
     else:
         s.stats(fd.array.key).save(output, **meta)
-    click.echo(f"wrote {output}: {net.family} statistics of {s.count} videos; " + (
-        f"real-data IS {is_mean:.4f} ± {is_std:.4f} ({is_splits} split(s))" if score else
-        f"--compat {compat}"))
+    click.echo(f"wrote {output}: {network} statistics of {s.count} videos; real-data IS "
+               f"{is_mean:.4f} ± {is_std:.4f} ({is_splits} split(s))")
 
 
 @click.group()

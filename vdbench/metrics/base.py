@@ -99,6 +99,14 @@ class FrechetDistance(Metric):
         statistics = get_mode(self.parity).statistics
         return mode_frechet(real, gen, statistics.covariance, statistics.sqrt, warn=warn)
 
+    def ddof(self) -> int:
+        """The covariance divisor n − ddof of this metric's formula (1: TF-GAN's n − 1)."""
+        if not self.parity:
+            return 1
+        from vdbench.metrics.compat import get_mode
+
+        return {"n-1": 1, "n": 0}[get_mode(self.parity).statistics.covariance]
+
     def infinity_refusal(self) -> Optional[str]:
         """Why FVD∞ (fitted with TF-GAN's statistics, metrics/frechet_infinity.py) does not
         apply to this metric; None where it does."""

@@ -56,6 +56,7 @@ class Statistics:
     sqrt: str  # compat_frechet.SQRTS: "tf-gan-svd" or "scipy-sqrtm"
     precision: str  # what they compute in; here always float64 from streamed sums
     sources: tuple[Source, ...]
+    float32: bool = False  # theirs computes the distance in float32 (here: float64)
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,8 @@ register_mode(ParityMode(
 
 register_mode(ParityMode(
     name="videogpt", metric="fvd_videogpt", network="i3d_videogpt",
-    summary="VideoGPT (Yan et al. 2021) scripts/compute_fvd.py; TATS (songweig/TATS, "
-            "tats/fvd/fvd.py) uses the same preprocessing and Fréchet code",
+    summary="VideoGPT (Yan et al. 2021) scripts/compute_fvd.py (TATS's tats/fvd/fvd.py is "
+            "said to copy it; not read here)",
     preprocessing=Preprocessing(
         key="videogpt",
         resize="per frame: x/255, torch bilinear interpolation (align_corners=False, no "
@@ -195,7 +196,8 @@ register_mode(ParityMode(
         sources=(Source(VGPT, "videogpt/fvd/fvd.py",
                         "frechet_distance, cov (1/(n-1)), trace_sqrt_product, "
                         "_symmetric_matrix_square_root (TF-GAN's formula in torch)",
-                        VGPT_COMMIT),)),
+                        VGPT_COMMIT),),
+        float32=True),
     network_port="i3d_pretrained_400.pt: the TF-Hub module converted "
                  "(videogpt/fvd/convert_tf_pretrained.py) into piergiaj's pytorch_i3d "
                  "layout (videogpt/fvd/pytorch_i3d.py); not measured here: the file cannot be "

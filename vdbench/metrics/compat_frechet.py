@@ -40,10 +40,15 @@ def scipy_sqrtm_distance(mu_r: np.ndarray, sigma_r: np.ndarray, mu_g: np.ndarray
                          sigma_g: np.ndarray) -> float:
     """StyleGAN-V's `compute_fvd`: sqrtm(Σ_g Σ_r) by scipy (Schur method), the real part of
     m + Tr(Σ_g + Σ_r − 2 s)."""
+    import warnings
+
     import scipy.linalg
 
     m = np.square(mu_g - mu_r).sum()
-    with one_blas_thread():  # the same bits at any BLAS thread count
+    # one BLAS thread: the same bits at any thread count; theirs passes disp=False, which
+    # silences scipy's warning about a singular product (e.g. fewer clips than dimensions)
+    with one_blas_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
         s = scipy.linalg.sqrtm(np.dot(sigma_g, sigma_r))
         return float(np.real(m + np.trace(sigma_g + sigma_r - s * 2)))
 

@@ -156,6 +156,12 @@ def get_network(name: str) -> FeatureNetwork:
                          f"{', '.join(NETWORKS)}") from None
 
 
+def base_network(name: str) -> str:
+    """The network whose weights ``name`` runs: "i3d" for a parity mode's I3D variant (which
+    may therefore be computed wherever I3D is), else ``name`` itself."""
+    return MODES["tf"].network if get_network(name).parity else name
+
+
 def video_networks(parity: bool = False) -> list[FeatureNetwork]:
     """Networks of videos (not paired scorers); ``parity``: with the parity modes' I3D
     variants, which `--network` does not offer (`--compat` selects them)."""

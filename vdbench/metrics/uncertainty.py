@@ -170,16 +170,16 @@ def _f_sqrt(ev):
     return torch.where(a < _SQRT_EPS, ev, torch.sign(ev) * a.sqrt())
 
 
-def _moments(x, w):
-    """(count, mean, unbiased covariance) of the rows ``x`` each repeated ``w`` times, as
-    GaussianStats computes them."""
+def _moments(x, w, ddof: int = 1):
+    """(count, mean, covariance ÷(n − ddof)) of the rows ``x`` each repeated ``w`` times, as
+    GaussianStats computes them (ddof 1; 0: StyleGAN-V's ÷n)."""
     import torch
 
     nz = w > 0
     xn, wn = x[nz], w[nz]
     n = wn.sum()
     mu = (wn @ xn) / n
-    cov = ((xn * wn[:, None]).T @ xn - n * torch.outer(mu, mu)) / (n - 1)
+    cov = ((xn * wn[:, None]).T @ xn - n * torch.outer(mu, mu)) / (n - ddof)
     return n, mu, (cov + cov.T) / 2
 
 
@@ -197,20 +197,20 @@ def _trace_sqrt_batched(cov1, cov2):
     return _f_sqrt(torch.linalg.eigvalsh((m + m.transpose(1, 2)) / 2)).sum(-1)
 
 
-def _frechet_cov(x1, w1, x2, w2):
+def _frechet_cov(x1, w1, x2, w2, ddof: int = 1):
     """Fréchet distances of a batch of weightings, through the D × D covariances."""
     import torch
 
-    parts = [[_moments(x, w[r]) for r in range(len(w))] for x, w in ((x1, w1), (x2, w2))]
+    parts = [[_moments(x, w[r], ddof) for r in range(len(w))] for x, w in ((x1, w1), (x2, w2))]
     mu1, mu2 = (torch.stack([p[1] for p in side]) for side in parts)
     cov1, cov2 = (torch.stack([p[2] for p in side]) for side in parts)
     traces = cov1.diagonal(dim1=1, dim2=2).sum(-1) + cov2.diagonal(dim1=1, dim2=2).sum(-1)
     return ((mu1 - mu2) ** 2).sum(-1) + traces - 2 * _trace_sqrt_batched(cov1, cov2)
 
 
-def _frechet_gram(x1, w1, x2, w2, cross):
+def _frechet_gram(x1, w1, x2, w2, cross, ddof: int = 1):
     """The same through the rows: with Σᵢ = AᵢᵀAᵢ (Aᵢ the weighted, centred rows over
-    √(nᵢ − 1)), the eigenvalues of Σ₁Σ₂ are the squared singular values of A₁A₂ᵀ, so
+    √(nᵢ − ddof)), the eigenvalues of Σ₁Σ₂ are the squared singular values of A₁A₂ᵀ, so
     Tr((Σ₁Σ₂)^{1/2}) is the nuclear norm of A₁A₂ᵀ (``cross`` = x₁x₂ᵀ, kept across replicates)."""
     import torch
 
@@ -222,11 +222,11 @@ def _frechet_gram(x1, w1, x2, w2, cross):
         mu1, mu2 = (a @ x1) / n1, (b @ x2) / n2
         i, j = a > 0, b > 0
         c = cross[i][:, j] - (x1[i] @ mu2)[:, None] - (x2[j] @ mu1)[None, :] + mu1 @ mu2
-        c = c * a[i].sqrt()[:, None] * b[j].sqrt()[None, :] / ((n1 - 1) * (n2 - 1)).sqrt()
+        c = c * a[i].sqrt()[:, None] * b[j].sqrt()[None, :] / ((n1 - ddof) * (n2 - ddof)).sqrt()
         g = c @ c.T if c.shape[0] <= c.shape[1] else c.T @ c
         tr_sqrt = _f_sqrt(torch.linalg.eigvalsh((g + g.T) / 2)).sum()
-        tr1 = (a @ sq1 - n1 * (mu1 @ mu1)) / (n1 - 1)
-        tr2 = (b @ sq2 - n2 * (mu2 @ mu2)) / (n2 - 1)
+        tr1 = (a @ sq1 - n1 * (mu1 @ mu1)) / (n1 - ddof)
+        tr2 = (b @ sq2 - n2 * (mu2 @ mu2)) / (n2 - ddof)
         out.append(((mu1 - mu2) ** 2).sum() + tr1 + tr2 - 2 * tr_sqrt)
     return torch.stack(out)
 
@@ -248,10 +248,10 @@ def _one_thread_per_worker():
 
 
 def weighted_frechet(x1: np.ndarray, w1: np.ndarray, x2: np.ndarray,
-                     w2: np.ndarray) -> np.ndarray:
+                     w2: np.ndarray, ddof: int = 1) -> np.ndarray:
     """Fréchet distance (frechet.py's, float64) between the rows ``x1`` [N1, D] repeated
     ``w1[r]`` times and ``x2`` [N2, D] repeated ``w2[r]`` times, for each replicate r of the
-    weights [R, N1], [R, N2]."""
+    weights [R, N1], [R, N2]; covariances ÷(n − ``ddof``) (0: a parity mode's ÷n)."""
     import torch
 
     x1, x2 = np.asarray(x1, np.float64), np.asarray(x2, np.float64)
@@ -273,8 +273,8 @@ def weighted_frechet(x1: np.ndarray, w1: np.ndarray, x2: np.ndarray,
 
         def batch(start: int):
             s = slice(start, start + _BATCH)
-            return (_frechet_gram(t1, v1[s], t2, v2[s], cross) if gram
-                    else _frechet_cov(t1, v1[s], t2, v2[s]))
+            return (_frechet_gram(t1, v1[s], t2, v2[s], cross, ddof) if gram
+                    else _frechet_cov(t1, v1[s], t2, v2[s], ddof))
 
         starts = range(0, len(w1), _BATCH)
         if workers < 2 or len(starts) < 2:
@@ -298,9 +298,12 @@ def _frechet_replicates(metric: FrechetDistance, gen: FeatureStats, real: Featur
                         wg: np.ndarray, wr: np.ndarray) -> dict[str, np.ndarray]:
     xr, _ = _rows(real, metric.array.key)
     xg, draws = _rows(gen, metric.array.key)
+    # a parity mode's square root (scipy's sqrtm) has the same trace on these PSD products;
+    # its covariance divisor is what changes the value
+    ddof = metric.ddof()
     if not metric.per_draw:
-        return {metric.name: weighted_frechet(xr, wr, xg, wg)}
-    per = np.stack([weighted_frechet(xr, wr, xg[draws == d], wg[:, draws == d])
+        return {metric.name: weighted_frechet(xr, wr, xg, wg, ddof)}
+    per = np.stack([weighted_frechet(xr, wr, xg[draws == d], wg[:, draws == d], ddof)
                     for d in range(gen.draws)])  # [draws, R]; mean ± std as base.py
     return {f"{metric.name}_mean": per.mean(0), f"{metric.name}_std": per.std(0)}
 

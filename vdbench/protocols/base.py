@@ -138,13 +138,15 @@ class Protocol:
         """Its metrics, then every other registered metric that reads a feature network they
         already run (kvd beside fvd, kid_avg beside fid_avg), and on prediction protocols the
         prediction metrics (psnr, ssim): what `--metrics` may name."""
+        from vdbench.metrics.networks import base_network
         from vdbench.metrics.registry import METRICS
 
         networks = {METRICS[m].array.network for m in self.metrics if m in METRICS}
         predicts = self.conditional and self.evaluation == "videos"
+        # an FVD parity mode (fvd_stylegan_v...) wherever the protocol runs I3D
         return self.metrics + tuple(
             name for name, m in METRICS.items() if name not in self.metrics
-            and (m.array.network in networks or (m.conditional and predicts)))
+            and (base_network(m.array.network) in networks or (m.conditional and predicts)))
 
     def check_conditional_metrics(self, names: tuple[str, ...]) -> None:
         """Refuse prediction metrics (PSNR, SSIM: generated vs ground-truth frames) where the
