@@ -81,6 +81,22 @@ def test_fvd_equals_cli_json_for_paths_arrays_and_tensors(videos, i3d_extractor)
         r.settings["network"] = "x"  # type: ignore[index]
 
 
+def test_fvd_compat_equals_cli_json(videos):
+    """vdbench.fvd(compat=...) is `vdbench fvd --compat`: the same value, interval, mode record
+    and FVD∞ withdrawal; a numpy side is accepted beside a path."""
+    real_path, gen_path, real, gen = videos
+    out = cli_json("fvd", real_path, gen_path, "--compat", "stylegan-v", "--bootstrap", 50)
+    r = vdbench.fvd(real_path, gen, compat="stylegan-v", bootstrap=50)
+    assert [r.value, r.lo, r.hi, r.se] == [out["fvd"], *out["fvd_ci"], out["fvd_se"]]
+    assert r.metric == "fvd_stylegan_v"
+    assert (r.settings["compat"], r.settings["compat_mode"]) == ("stylegan-v",
+                                                                 out["compat_mode"])
+    assert r.settings["preprocessing"] == out["preprocessing"]
+    assert r.extra["inf"] is None and out["fvd_inf"] is None
+    assert r.extra["inf_fit"] == out["fvd_inf_fit"]
+    assert r.value != vdbench.fvd(real_path, gen_path, bootstrap=2).value  # another pipeline
+
+
 def test_kvd_fid_is_equal_cli_json(tmp_path, features):
     real_path, gen_path, real, gen = features
     out = cli_json("kvd", real_path, gen_path, "--bootstrap", 50)

@@ -19,8 +19,8 @@ import os
 from typing import Any, Optional
 
 from vdbench.engine.metric_calls import (FID_DEFAULT, InputSettings, MetricResult,
-                                         frechet_result, inception_score_result,
-                                         kernel_result)
+                                         frechet_result, fvd_result,
+                                         inception_score_result, kernel_result)
 from vdbench.engine.metric_stream import StreamingFrechet, StreamingFVD
 from vdbench.metrics.networks import by_family
 from vdbench.metrics.uncertainty import DEFAULT_REPLICATES, Bootstrap
@@ -29,15 +29,16 @@ __all__ = ["fvd", "fid", "kvd", "inception_score", "MetricResult", "StreamingFre
            "StreamingFVD"]
 
 
-def fvd(real: Any, generated: Any, *, batch_size: int = 8, device: str = "cpu",
-        frames: Optional[int] = None, clips_per_video: int = 1, value_range: Any = None,
-        bootstrap: int = DEFAULT_REPLICATES, bootstrap_seed: int = 0) -> MetricResult:
+def fvd(real: Any, generated: Any, *, compat: str = "tf", batch_size: int = 8,
+        device: str = "cpu", frames: Optional[int] = None, clips_per_video: int = 1,
+        value_range: Any = None, bootstrap: int = DEFAULT_REPLICATES,
+        bootstrap_seed: int = 0) -> MetricResult:
     """Fréchet Video Distance (I3D logits, as the TF-Hub reference) between REAL and
     GENERATED, with its 95% bootstrap interval (``bootstrap`` replicates over videos) and
-    FVD∞ in ``extra['inf']``; as `vdbench fvd`."""
+    FVD∞ in ``extra['inf']``; ``compat``: a parity mode ("stylegan-v", "videogpt": that code's
+    preprocessing and statistics on the same I3D); as `vdbench fvd [--compat]`."""
     inputs = InputSettings(batch_size, device, frames, clips_per_video, value_range)
-    return frechet_result(real, generated, by_family("i3d"), inputs,
-                          Bootstrap(bootstrap, bootstrap_seed))
+    return fvd_result(real, generated, compat, inputs, Bootstrap(bootstrap, bootstrap_seed))
 
 
 def fid(real: Any, generated: Any, *, network: Optional[str] = None, frame_mode: str = "avg",

@@ -8,7 +8,7 @@ import click
 
 from vdbench.cli.common import (SEED, bootstrap_config, bootstrap_options, count_text,
                                 input_options, network_options, real_generated, set_threads)
-from vdbench.cli.compat_option import compat_option, compat_record, preprocessing_of
+from vdbench.cli.compat_option import compat_option
 from vdbench.cli.shard_options import one_pass, shard_options, video_sides
 from vdbench.metrics.networks import families, frame_modes
 from vdbench.protocols.datasets import DATASETS, READERS
@@ -39,8 +39,7 @@ def fvd(ctx, real, generated, batch_size, threads, device, frames, clips_per_vid
     .npy of `vdbench features i3d` (with a statistics file: no
     interval and no FVD∞, as the output says).
     """
-    from vdbench.cli.compat_option import check_sides, compat_infinity, compat_network
-    from vdbench.engine.metric_calls import InputSettings, frechet_fields, frechet_result
+    from vdbench.engine.metric_calls import InputSettings, frechet_fields, fvd_result
     from vdbench.engine.streaming import uncertainty_lines
     from vdbench.metrics.errors import InputError
     from vdbench.reporting.provenance import environment
@@ -56,17 +55,15 @@ def fvd(ctx, real, generated, batch_size, threads, device, frames, clips_per_vid
                              "(and not under torchrun): its clips are read in one process")
         return protocol_fvd_command(ctx, protocol_name, real, generated, data_dir, batch_size,
                                     device, value_range, as_json)
-    check_sides(compat, real, generated)
-    net = compat_network(compat)
-    r = frechet_result(real, generated, net, InputSettings(
+    r = fvd_result(real, generated, compat, InputSettings(
         batch_size, device, frames, clips_per_video, value_range, shard=shard),
         bootstrap_config(bootstrap, bootstrap_seed))
     result = {"fvd": r.value, "real": str(real), "generated": str(generated),
               "n_real": r.n_real, "n_generated": r.n_generated,
-              "network": r.settings["network"], "preprocessing": preprocessing_of(net),
-              "weights_sha256": r.settings["weights_sha256"],
-              **compat_infinity(r.metric, frechet_fields("fvd", r)),
-              **compat_record(compat), "environment": environment()}
+              **{k: r.settings[k] for k in ("network", "preprocessing", "weights_sha256")},
+              **frechet_fields("fvd", r),
+              **{k: r.settings[k] for k in ("compat", "compat_mode")},
+              "environment": environment()}
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
@@ -202,8 +199,8 @@ def stats(input_path, output, batch_size, threads, device, frames, clips_per_vid
     """
     from pathlib import Path as _Path
 
-    from vdbench.cli.compat_option import (check_stats_format, compat_inception_score,
-                                           compat_network)
+    from vdbench.engine.compat_sides import (check_stats_format, compat_inception_score,
+                                             compat_network)
     from vdbench.engine.streaming import dataset_source, stats_meta, stream_stats
     from vdbench.metrics.errors import InputError
     from vdbench.metrics.feature_stats import merge_plans

@@ -220,6 +220,26 @@ def frechet_result(real: Any, generated: Any, network: FeatureNetwork, inputs: I
                                   if "x_ci_clipped" in found else {})})
 
 
+def fvd_result(real: Any, generated: Any, compat: str, inputs: InputSettings,
+               config: Bootstrap) -> MetricResult:
+    """FVD under the parity mode ``compat`` (vdbench.metrics.compat; "tf": the TF-Hub
+    reference's pipeline), recorded in ``settings`` (compat, compat_mode, preprocessing); a
+    statistics file written under another mode is refused, and FVD∞ is withdrawn where the
+    mode's statistics are not those its fit uses."""
+    import dataclasses
+
+    from vdbench.engine.compat_sides import (check_sides, compat_network, compat_record,
+                                             infinity_refusal, preprocessing_of)
+
+    check_sides(compat, real, generated)
+    network = compat_network(compat)
+    r = frechet_result(real, generated, network, inputs, config)
+    why = infinity_refusal(r.metric)
+    extra = {**r.extra, **({"inf": None, "inf_fit": {"not_computed": why}} if why else {})}
+    settings = {**r.settings, "preprocessing": preprocessing_of(network), **compat_record(compat)}
+    return dataclasses.replace(r, settings=settings, extra=extra)
+
+
 def frechet_fields(key: str, result: MetricResult) -> dict[str, Any]:
     """`vdbench fvd`/`fid`'s interval and FVD∞ JSON fields of a Fréchet result."""
     return {f"{key}_ci": None if result.lo is None else [result.lo, result.hi],
