@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.test_cli_errors import assert_one_error
+from tests.test_selection_pinned import Tagged
 from tests.test_selection_pinned import _digest, _hash, _views
 from vdbench.cli import main
 from vdbench.engine import protocol_data
@@ -21,7 +22,7 @@ from vdbench.metrics.errors import InputError
 from vdbench.protocols import literature, registry
 from vdbench.protocols.cards import card
 from vdbench.protocols.datasets import Reader
-from vdbench.protocols.datasets.base import VideoDataset, window_span
+from vdbench.protocols.datasets.base import window_span
 from vdbench.protocols.datasets.shapes import ShapesDataset
 from vdbench.protocols.literature import (COMMITS, cycled_indices, generated_clips,
                                           offset_choices, window_frames)
@@ -141,26 +142,11 @@ def test_every_new_protocol_records_its_code_and_runs_quick_on_shapes():
 
 # ---- the seeded choice of clips and windows ------------------------------------------------------
 
-class Long(VideoDataset):
+class Long(Tagged):
     """Video ``i``: ``130 + 7i mod 23`` one-pixel frames storing (frame, i mod 256, i // 256)."""
 
     name = "long"
-
-    def __init__(self, n: int):
-        self.n = n
-
-    def __len__(self) -> int:
-        return self.n
-
-    @staticmethod
-    def length(i: int) -> int:
-        return 130 + (i * 7) % 23
-
-    def _read(self, i: int) -> np.ndarray:
-        video = np.zeros((self.length(i), 1, 1, 3), np.uint8)
-        video[:, 0, 0, 0] = np.arange(self.length(i))
-        video[:, 0, 0, 1], video[:, 0, 0, 2] = i % 256, i // 256
-        return video
+    base = 130
 
 
 def _opened(protocol, size: int):

@@ -38,9 +38,10 @@ M64 = (1 << 64) - 1
 
 
 class Tagged(VideoDataset):
-    """Video ``i``: ``70 + 7i mod 23`` frames of one pixel (frame number, i mod 256, i // 256)."""
+    """Video ``i``: ``base + 7i mod 23`` frames of one pixel (frame number, i mod 256, i // 256)."""
 
     name = "tagged"
+    base = 70
 
     def __init__(self, n: int):
         self.n = n
@@ -48,9 +49,9 @@ class Tagged(VideoDataset):
     def __len__(self) -> int:
         return self.n
 
-    @staticmethod
-    def length(i: int) -> int:
-        return 70 + (i * 7) % 23
+    @classmethod
+    def length(cls, i: int) -> int:
+        return cls.base + (i * 7) % 23
 
     def _read(self, i: int) -> np.ndarray:
         video = np.zeros((self.length(i), 1, 1, 3), np.uint8)

@@ -33,7 +33,7 @@ from vdbench.metrics import cache
 from vdbench.metrics.arrays import npz_keys, read_npz
 from vdbench.metrics.c3d import C3D, CONVS, LINEARS, crop_mean
 from vdbench.metrics.errors import InputError, WeightsUnavailableError
-from vdbench.metrics.hashing import record_sha256, recorded_sha256, sha256_record_path
+from vdbench.metrics.hashing import check_first_use_sha256, record_sha256
 from vdbench.metrics.hashing import weights_sha256 as file_weights_sha256
 from vdbench.metrics.weights_download import download
 
@@ -123,18 +123,7 @@ def check_recorded(folder: Path, record: bool) -> None:
     """Each file against the sha256 recorded at its first use; with ``record``, record the files
     that have none yet."""
     for name in FILES:
-        path = folder / name
-        recorded = recorded_sha256(path)
-        if recorded is None:
-            if record:
-                record_sha256(path, "first use")
-            continue
-        digest = file_weights_sha256(path)
-        if digest != recorded:
-            raise WeightsUnavailableError(
-                f"{path}: sha256 {digest} differs from the {recorded} recorded at its first use "
-                f"(changed since); delete it and {sha256_record_path(path).name}, then run "
-                "`vdbench weights fetch c3d`")
+        check_first_use_sha256(folder / name, record, "run `vdbench weights fetch c3d`")
 
 
 def weights_sha256(weights_dir: Optional[Path | str] = None) -> dict[str, str]:

@@ -48,3 +48,21 @@ def record_sha256(path: str | os.PathLike, source: str) -> str:
     atomic_write_json(sha256_record_path(path),
                       {"file": Path(path).name, "sha256": digest, "source": source})
     return digest
+
+
+def check_first_use_sha256(path: str | os.PathLike, record: bool, remedy: str) -> None:
+    """``path`` against the sha256 recorded at its first use; with ``record``, record it when
+    nothing is recorded yet (a cache's file). A changed file is refused, the message ending with
+    ``remedy`` (how to write it again)."""
+    from vdbench.metrics.errors import WeightsUnavailableError
+
+    recorded = recorded_sha256(path)
+    if recorded is None:
+        if record:
+            record_sha256(path, "first use")
+        return
+    digest = weights_sha256(path)
+    if digest != recorded:
+        raise WeightsUnavailableError(
+            f"{path}: sha256 {digest} differs from the {recorded} recorded at its first use "
+            f"(changed since); delete it and {sha256_record_path(path).name}, then {remedy}")

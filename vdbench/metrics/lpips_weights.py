@@ -33,7 +33,7 @@ import torch
 
 from vdbench.metrics import cache
 from vdbench.metrics.errors import InputError, WeightsUnavailableError
-from vdbench.metrics.hashing import record_sha256, recorded_sha256, sha256_record_path
+from vdbench.metrics.hashing import check_first_use_sha256
 from vdbench.metrics.hashing import weights_sha256 as file_weights_sha256
 from vdbench.metrics.lpips import CONVS, LINS, SCALE, SHIFT, LPIPSNet
 
@@ -120,17 +120,8 @@ def _resolve(path: Optional[Path | str]) -> Path:
 def check_recorded(path: Path, record: bool) -> None:
     """The file against the sha256 recorded at its first use; with ``record``, record it when
     nothing is recorded yet (the cache's file)."""
-    recorded = recorded_sha256(path)
-    if recorded is None:
-        if record:
-            record_sha256(path, "first use")
-        return
-    digest = file_weights_sha256(path)
-    if digest != recorded:
-        raise WeightsUnavailableError(
-            f"{path}: sha256 {digest} differs from the {recorded} recorded at its first use "
-            f"(changed since); delete it and {sha256_record_path(path).name}, then write it again "
-            "with `python -m vdbench.metrics.lpips_weights`")
+    check_first_use_sha256(path, record, "write it again with "
+                           "`python -m vdbench.metrics.lpips_weights`")
 
 
 def weights_sha256(path: Optional[Path | str] = None) -> dict[str, str]:
