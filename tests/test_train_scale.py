@@ -231,7 +231,7 @@ def test_a_killed_rank_fails_the_run_and_the_checkpoint_resumes(data, tmp_path):
     run = tmp_path / "run"
     proc = _torchrun(2, _cli_args(data, run, 1000, "--dist-timeout", "30"))
     deadline = time.monotonic() + 240
-    while not (run / "ckpt-00000002.json").is_file():
+    while ckpt.latest_checkpoint(run) is None:  # any: a given step's is pruned soon after
         assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint written"
         time.sleep(0.2)
     victim = _pid_of_rank(proc.pid, 1)
@@ -259,7 +259,7 @@ def test_a_hung_rank_fails_the_run_within_the_timeout(data, tmp_path):
     run = tmp_path / "run"
     proc = _torchrun(2, _cli_args(data, run, 1000, "--dist-timeout", "10"))
     deadline = time.monotonic() + 240
-    while not (run / "ckpt-00000002.json").is_file():
+    while ckpt.latest_checkpoint(run) is None:  # any: a given step's is pruned soon after
         assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint written"
         time.sleep(0.2)
     victim = _pid_of_rank(proc.pid, 1)
