@@ -155,7 +155,10 @@ UCF101_MAGVIT = Protocol(
              f"{MAGVIT} videogvt/train_lib/frechet_distance.py:188-195: one FVD per repeat "
              "(generated vs the real clips of that repeat), mean and np.std over repeats",
              f"{MAGVIT} videogvt/train_lib/frechet_distance.py:113-120: I3D input resized to "
-             "224, scaled to [-1, 1]"),
+             "224, scaled to [-1, 1]",
+             f"{MAGVIT} videogvt/train_lib/metrics_lib.py resize_bilinear: TF1's "
+             "align_corners=False resize (the reference's); frechet_distance.py "
+             "frechet_distance_from_logits: TF-GAN's distance; so vdbench's FVD (--compat tf)"),
     notes="10,000 real training clips (seeded shuffled passes over the 9,537 videos, each a "
           "seeded 16-frame window) and 4 samples each; one FVD per repeat, mean ± std "
           "(fvd_per_draw). Differences: MAGVIT's 4 repeats take 4 x 10,000 different real "
