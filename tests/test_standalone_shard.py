@@ -124,6 +124,21 @@ def test_fvd_of_two_ranks_equals_one_process_bit_for_bit(tmp_path, inputs):
     assert _fvd_json(res)["fvd"] == pytest.approx(one["fvd"], rel=1e-9)
 
 
+@pytest.mark.parametrize("command,key", [("kvd", "kvd"), ("fid", "fid")])
+def test_kvd_and_fid_of_two_ranks_equal_one_process(command, key, inputs):
+    """The other two-sided commands take the same chunked pass: the same value, interval and
+    counts bit for bit on 1 process (plain stream) and 2 ranks (chunks)."""
+    args = [command, inputs / "real.npy", inputs / "gen.npy", "--json", "--bootstrap", "20",
+            *(["--network", "i3d"] if command == "fid" else [])]
+    keys = (key, f"{key}_ci", f"{key}_se", "n_real", "n_generated")
+    one = json.loads(_ok(run_vdbench(*args, "--batch-size", "2")).stdout)
+    res = _ok(run_vdbench(*args, *CHUNKED, nproc=2))
+    assert res.stdout.count(f'"{key}":') == 1, "rank 0 alone prints"
+    two = json.loads(res.stdout[res.stdout.index("{"):])
+    assert [one[k] for k in keys] == [two[k] for k in keys]
+    assert (one["n_real"], one["n_generated"]) == (N_REAL, N_GEN)
+
+
 def _chunk_records(cache: Path) -> list[Path]:
     return sorted(cache.rglob("chunk-*.json"))
 

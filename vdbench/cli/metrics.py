@@ -80,8 +80,9 @@ def fvd(ctx, real, generated, batch_size, threads, device, frames, clips_per_vid
 @network_options(default="i3d", default_help="i3d: KVD; inception: KID-avg or KID-first.")
 @bootstrap_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@shard_options(video_sides("real", "generated"))
 def kvd(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
-        network, frame_mode, weights, bootstrap, bootstrap_seed, as_json):
+        network, frame_mode, weights, bootstrap, bootstrap_seed, as_json, shard):
     """Kernel Video Distance between REAL and GENERATED (KID with --network inception).
 
     The unbiased MMD² of the I3D logits (as for FVD) under the kernel (xᵀy/d + 1)³, averaged
@@ -99,7 +100,7 @@ def kvd(real, generated, batch_size, threads, device, frames, clips_per_video, v
     config = bootstrap_config(bootstrap, bootstrap_seed)
     net = by_family(network, frame_mode)
     r = kernel_result(real, generated, net, InputSettings(
-        batch_size, device, frames, clips_per_video, value_range, weights), config)
+        batch_size, device, frames, clips_per_video, value_range, weights, shard), config)
     settings = {k: v for k, v in r.settings.items() if k not in ("preprocessing", "bootstrap")}
     result = {"kvd": r.value, "kvd_std": r.std, "metric": r.metric, "real": str(real),
               "generated": str(generated), "n_real": r.n_real, "n_generated": r.n_generated,

@@ -8,6 +8,7 @@ import click
 
 from vdbench.cli.common import (bootstrap_config, bootstrap_options, count_text, input_options,
                                 network_options, real_generated, set_threads)
+from vdbench.cli.shard_options import shard_options, video_sides
 from vdbench.engine.metric_calls import FID_DEFAULT
 
 
@@ -19,8 +20,9 @@ from vdbench.engine.metric_calls import FID_DEFAULT
     f"(`vdbench stats` writes i3d unless told otherwise), else {FID_DEFAULT}]"))
 @bootstrap_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@shard_options(video_sides("real", "generated"))
 def fid(real, generated, batch_size, threads, device, frames, clips_per_video, value_range,
-        network, frame_mode, weights, bootstrap, bootstrap_seed, as_json):
+        network, frame_mode, weights, bootstrap, bootstrap_seed, as_json, shard):
     """Fréchet distance between REAL and GENERATED in a network's feature space.
 
     c3d: UCF101 FID (TGANv2's C3D fc7, 16-frame clips); inception: FID-avg or FID-first
@@ -39,7 +41,7 @@ def fid(real, generated, batch_size, threads, device, frames, clips_per_video, v
     set_threads(threads)
     net = resolve_network(network, frame_mode, (real, generated), FID_DEFAULT)
     r = frechet_result(real, generated, net, InputSettings(
-        batch_size, device, frames, clips_per_video, value_range, weights),
+        batch_size, device, frames, clips_per_video, value_range, weights, shard),
         bootstrap_config(bootstrap, bootstrap_seed))
     label = r.settings["network"]
     result = {"fid": r.value, "metric": r.metric, "network": label, "real": str(real),
