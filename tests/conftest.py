@@ -24,3 +24,16 @@ def i3d_extractor(i3d_weights):
     from vdbench.metrics.i3d_weights import load_i3d
 
     return I3DFeatures(model=load_i3d(i3d_weights))
+
+
+@pytest.fixture
+def arrays(tmp_path, i3d_weights):
+    """Two .npy files of 3 small random videos each (real, and a darker generated set)."""
+    import numpy as np
+
+    from tests.videos import random_videos
+
+    real, gen = tmp_path / "real.npy", tmp_path / "gen.npy"
+    np.save(real, random_videos(3, seed=1))
+    np.save(gen, random_videos(3, seed=2) // 2)
+    return real, gen

@@ -15,12 +15,7 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
-@pytest.fixture
-def arrays(tmp_path, i3d_weights):
-    real, gen = tmp_path / "real.npy", tmp_path / "gen.npy"
-    np.save(real, random_videos(3, seed=1))
-    np.save(gen, random_videos(3, seed=2) // 2)
-    return real, gen
+# the `arrays` fixture (3 + 3 small videos): tests/conftest.py
 
 
 def test_fvd_json_equals_library_and_stats_round_trip(tmp_path, arrays, i3d_extractor):

@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from click.testing import CliRunner
 
 from tests.test_cli_errors import assert_one_error
-from tests.videos import random_videos
 from vdbench.cli import main
 from vdbench.metrics.compat import MODES, get_mode, metric_of_mode
 from vdbench.metrics.compat_frechet import covariance, mode_frechet
@@ -180,12 +179,7 @@ def test_biased_covariance_needs_a_count(tmp_path):
 
 # --- end to end ----------------------------------------------------------------------------
 
-@pytest.fixture
-def arrays(tmp_path, i3d_weights):
-    real, gen = tmp_path / "real.npy", tmp_path / "gen.npy"
-    np.save(real, random_videos(3, seed=1))
-    np.save(gen, random_videos(3, seed=2) // 2)
-    return real, gen
+# the `arrays` fixture (3 + 3 small videos): tests/conftest.py
 
 
 @pytest.mark.parametrize("mode", ["stylegan-v", "videogpt"])

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from vdbench.metrics.errors import InputError
+from vdbench.metrics.named import get_named, register_named
 
 
 @dataclass(frozen=True)
@@ -98,18 +98,11 @@ MODES: dict[str, ParityMode] = {}
 
 
 def register_mode(mode: ParityMode) -> ParityMode:
-    if mode.name in MODES:
-        raise ValueError(f"parity mode {mode.name!r} is registered twice")
-    MODES[mode.name] = mode
-    return mode
+    return register_named(MODES, mode.name, mode, "parity mode")
 
 
 def get_mode(name: str) -> ParityMode:
-    try:
-        return MODES[name]
-    except KeyError:
-        raise InputError(f"--compat: unknown parity mode {name!r}; expected one of "
-                         f"{', '.join(MODES)}") from None
+    return get_named(MODES, name, "parity mode", "--compat: ")
 
 
 def mode_names() -> list[str]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from vdbench.metrics.compat import MODES
 from vdbench.metrics.errors import InputError
+from vdbench.metrics.named import get_named, register_named
 
 
 @runtime_checkable
@@ -142,18 +143,11 @@ NETWORKS: dict[str, FeatureNetwork] = {}
 
 
 def register_network(network: FeatureNetwork) -> FeatureNetwork:
-    if network.name in NETWORKS:
-        raise ValueError(f"feature network {network.name!r} is registered twice")
-    NETWORKS[network.name] = network
-    return network
+    return register_named(NETWORKS, network.name, network, "feature network")
 
 
 def get_network(name: str) -> FeatureNetwork:
-    try:
-        return NETWORKS[name]
-    except KeyError:
-        raise InputError(f"unknown feature network {name!r}; expected one of "
-                         f"{', '.join(NETWORKS)}") from None
+    return get_named(NETWORKS, name, "feature network")
 
 
 def base_network(name: str) -> str:

@@ -15,6 +15,7 @@ from vdbench.metrics.base import (PSNR_MAX, FrechetDistance, InceptionScore, Ker
                                   MeanScore, Metric, PredictionScore)
 from vdbench.metrics.compat import MODES
 from vdbench.metrics.errors import InputError
+from vdbench.metrics.named import get_named, register_named
 from vdbench.metrics.networks import Array, get_network
 
 __all__ = ["METRICS", "FrechetDistance", "InceptionScore", "KernelDistance", "MeanScore",
@@ -25,19 +26,12 @@ METRICS: dict[str, Metric] = {}
 
 
 def register_metric(metric: Metric) -> Metric:
-    if metric.name in METRICS:
-        raise ValueError(f"metric {metric.name!r} is registered twice")
     get_network(metric.array.network)  # a metric reads a registered network's output
-    METRICS[metric.name] = metric
-    return metric
+    return register_named(METRICS, metric.name, metric, "metric")
 
 
 def get_metric(name: str) -> Metric:
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise InputError(f"unknown metric {name!r}; expected one of {', '.join(METRICS)}") \
-            from None
+    return get_named(METRICS, name, "metric")
 
 
 def frechet_of(network: str) -> FrechetDistance:
