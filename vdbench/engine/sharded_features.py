@@ -353,6 +353,6 @@ def sharded_stats(shard: Sharding, source, extractor, spec: PassSpec) -> Feature
 
 def video_passes(*paths) -> int:
     """How many of the sides ``paths`` are videos to embed (not statistics or features)."""
-    from vdbench.engine.streaming import is_stats_file, read_rows
+    from vdbench.engine.streaming import holds_rows, is_stats_file
 
-    return sum(1 for p in paths if not is_stats_file(p) and read_rows(p, "features") is None)
+    return sum(1 for p in paths if not is_stats_file(p) and not holds_rows(p))

@@ -247,15 +247,22 @@ def read_logits(path: str | Path) -> Optional[np.ndarray]:
     return read_rows(path, "logits")
 
 
+def holds_rows(path: str | Path) -> bool:
+    """Whether ``path`` is a 2-D float .npy (features or logits, [N, D]); only its header is
+    read."""
+    path = Path(path)
+    if path.suffix != ".npy" or not path.is_file():
+        return False
+    array = read_npy(path, mmap=True)
+    return array.ndim == 2 and np.issubdtype(array.dtype, np.floating)
+
+
 def read_rows(path: str | Path, what: str) -> Optional[np.ndarray]:
     """A 2-D float .npy of [N, D] ``what`` (logits, features) as float64, or None when ``path``
     holds something else (e.g. videos)."""
-    path = Path(path)
-    if path.suffix != ".npy" or not path.is_file():
+    if not holds_rows(path):
         return None
     array = read_npy(path, mmap=True)
-    if array.ndim != 2 or not np.issubdtype(array.dtype, np.floating):
-        return None
     logits = np.asarray(array, dtype=np.float64)
     if not np.all(np.isfinite(logits)):
         raise InputError(f"{path}: {what} contain NaN or inf")
