@@ -303,8 +303,13 @@ def test_fvd_protocol_equals_the_fvd_of_the_stated_clips(tmp_path, small, i3d_we
     plain = invoke("fvd", tmp_path / "real_clips.npy", tmp_path / "gen_clips.npy", "--compat",
                    "stylegan-v", "--json")
     assert plain.exit_code == 0, plain.output
-    expect = json.loads(plain.output[plain.output.index("{"):])["fvd"]
-    assert out["values"]["fvd_stylegan_v"] == pytest.approx(expect, rel=1e-6)
+    plain_out = json.loads(plain.output[plain.output.index("{"):])
+    assert out["values"]["fvd_stylegan_v"] == pytest.approx(plain_out["fvd"], rel=1e-6)
+    # the same bootstrap (each video its own cluster, sides independent, seed 0): same interval
+    found = out["intervals"]["fvd_stylegan_v"]
+    assert found["ci"] == pytest.approx(plain_out["fvd_ci"], rel=1e-6)
+    assert found["se"] == pytest.approx(plain_out["fvd_se"], rel=1e-6)
+    assert out["bootstrap"]["replicates"] == plain_out["bootstrap"]["replicates"] == 1000
     assert "stylegan" in out["network"]
     assert (out["n_real"], out["n_generated"], out["protocol"]) == (3, 3, "fvd2048_16f")
 

@@ -54,7 +54,8 @@ def fvd(ctx, real, generated, batch_size, threads, device, frames, clips_per_vid
             raise InputError("--chunk-size/--cache-dir/--resume: not available with --protocol "
                              "(and not under torchrun): its clips are read in one process")
         return protocol_fvd_command(ctx, protocol_name, real, generated, data_dir, batch_size,
-                                    device, value_range, as_json)
+                                    device, value_range, as_json,
+                                    bootstrap_config(bootstrap, bootstrap_seed))
     r = fvd_result(real, generated, compat, InputSettings(
         batch_size, device, frames, clips_per_video, value_range, shard=shard),
         bootstrap_config(bootstrap, bootstrap_seed))

@@ -8,7 +8,7 @@ import json
 import click
 
 # fvd's options that the protocol decides (frames, clips) or that its figure does not have
-FIXED_BY_PROTOCOL = ("frames", "clips_per_video", "bootstrap", "bootstrap_seed", "compat")
+FIXED_BY_PROTOCOL = ("frames", "clips_per_video", "compat")
 
 
 def refuse_fixed(ctx: click.Context, name: str) -> None:
@@ -24,21 +24,29 @@ def refuse_fixed(ctx: click.Context, name: str) -> None:
 
 
 def protocol_fvd_command(ctx: click.Context, name: str, real: str, generated: str,
-                         data_dir, batch_size: int, device: str, value_range, as_json: bool
-                         ) -> None:
+                         data_dir, batch_size: int, device: str, value_range, as_json: bool,
+                         config) -> None:
     from vdbench.engine.protocol_fvd import protocol_fvd
     from vdbench.metrics.networks import get_network
     from vdbench.reporting.provenance import environment
 
     refuse_fixed(ctx, name)
     out = protocol_fvd(name, real, generated, lambda network: get_network(network).make(device),
-                       data_dir=data_dir, batch_size=batch_size, value_range=value_range)
+                       data_dir=data_dir, batch_size=batch_size, value_range=value_range,
+                       config=config)
     out["environment"] = environment()
     if as_json:
         click.echo(json.dumps(out, indent=2))
         return
-    values = "  ".join(f"{k} {v:.4f}" for k, v in out["values"].items())
-    click.echo(f"{values}  (protocol {out['protocol']}: real {out['n_real']} clips, generated "
+    click.echo(f"protocol {out['protocol']}: real {out['n_real']} clips, generated "
                f"{out['n_generated']} videos, {out['frames']} frames every "
-               f"{out['frameskip']}-th)")
+               f"{out['frameskip']}-th")
+    boot = out["bootstrap"]
+    for key, value in out["values"].items():
+        found = out["intervals"].get(key)
+        ci = "" if found is None else (f"  95% interval [{found['ci'][0]:.4f}, "
+                                       f"{found['ci'][1]:.4f}], bootstrap SE {found['se']:.4f}")
+        click.echo(f"  {key} {value:.4f}{ci}")
+    click.echo(f"  no interval: {boot['not_computed']}" if "not_computed" in boot else
+               f"  ({boot['replicates']} bootstrap replicates over videos, seed {boot['seed']})")
     click.echo(f"  card: vdbench protocols --card {out['protocol']}")

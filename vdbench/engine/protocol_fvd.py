@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from vdbench.engine.features import protocol_metrics
 from vdbench.metrics.base import FrechetDistance
 from vdbench.metrics.errors import InputError
 from vdbench.metrics.feature_stats import FeatureStats, merge_plans
 from vdbench.metrics.networks import get_network, network_arrays
+from vdbench.metrics.uncertainty import Bootstrap, metric_intervals
 from vdbench.protocols.base import Protocol
 from vdbench.protocols.datasets import READERS, get_reader
 from vdbench.protocols.literature import (check_real_count, for_dataset, generated_clips,
@@ -70,23 +72,46 @@ def _batches(selection, start: int, stop: int, batch_size: int):
 
 def selection_stats(selection, network: str, plan: dict, extractor, draws: int,
                     per_draw: int, context_frames: int, batch_size: int,
-                    value_range: Optional[str]) -> FeatureStats:
-    """``network``'s statistics of a selection's clips; clip ``k`` belongs to draw
-    ``k // per_draw``."""
-    stats = FeatureStats(plan, draws=draws)
-    for draw in range(draws):
-        for batch in _batches(selection, draw * per_draw, (draw + 1) * per_draw, batch_size):
-            stats.add(network_arrays(extractor, network, plan, batch,
-                                     context_frames=context_frames, value_range=value_range),
-                      draw=draw)
+                    value_range: Optional[str], desc: str = "features") -> FeatureStats:
+    """``network``'s statistics of a selection's clips, every row kept for the bootstrap (each
+    video its own cluster); clip ``k`` belongs to draw ``k // per_draw``."""
+    stats = FeatureStats(plan, draws=draws, bootstrap=True)
+    with tqdm(total=draws * per_draw, desc=desc, unit="video", leave=False) as bar:
+        for draw in range(draws):
+            for batch in _batches(selection, draw * per_draw, (draw + 1) * per_draw,
+                                  batch_size):
+                stats.add(network_arrays(extractor, network, plan, batch,
+                                         context_frames=context_frames,
+                                         value_range=value_range), draw=draw)
+                bar.update(len(batch))
     return stats
+
+
+def _intervals(metrics: list, gen: FeatureStats, ref: FeatureStats, config: Bootstrap,
+               points: dict[str, dict]) -> tuple[dict[str, dict], Optional[str]]:
+    """(each value's interval, None) or ({}, why not): a replicate of a set this small can
+    draw one video only, which has no covariance."""
+    out: dict[str, dict] = {}
+    try:
+        for metric in metrics:
+            for key, found in metric_intervals(metric, gen, ref, config, paired=False,
+                                               point=points[metric.name]).items():
+                out[key] = {"ci": found.pair(), "se": found.se,
+                            **({"ci_clipped": found.clipped()} if found.clipped() else {})}
+    except InputError as err:
+        return {}, f"a bootstrap replicate failed ({err}): too few videos a side"
+    return out, None
 
 
 def protocol_fvd(name: str, real: str, generated: str, make: Callable,
                  data_dir: Optional[str] = None, batch_size: int = 8,
-                 value_range: Optional[str] = None) -> dict:
-    """The protocol's FVD values and what they were computed on (``make(network)`` gives the
-    extractor of the registered network its metrics read)."""
+                 value_range: Optional[str] = None,
+                 config: Optional[Bootstrap] = None) -> dict:
+    """The protocol's FVD values, each with its 95% bootstrap interval (``config``: each video
+    its own cluster, the two sides resampled independently, as `vdbench fvd`), and what they
+    were computed on (``make(network)`` gives the extractor of the registered network its
+    metrics read)."""
+    config = config or Bootstrap()
     protocol = get_protocol(name)
     metrics = fvd_metrics(protocol)
     gens = generated_clips(open_input(generated), protocol)
@@ -102,12 +127,17 @@ def protocol_fvd(name: str, real: str, generated: str, make: Callable,
                   value_range=value_range)
     # generated first: a set too short for the protocol fails before the real side's work
     gen = selection_stats(gens, network, plan, extractor, protocol.samples_per_clip,
-                          protocol.num_clips, **common)
-    ref = selection_stats(reals, network, plan, extractor, 1, len(reals), **common)
-    values: dict[str, float] = {}
-    for metric in metrics:
-        values.update(metric.compute(gen, ref))
+                          protocol.num_clips, desc="generated", **common)
+    ref = selection_stats(reals, network, plan, extractor, 1, len(reals), desc="real",
+                          **common)
+    points = {metric.name: metric.compute(gen, ref) for metric in metrics}
+    values = {k: v for point in points.values() for k, v in point.items()}
+    intervals, why = _intervals(metrics, gen, ref, config, points)
     return {"protocol": protocol.name, "preset": protocol.preset, "values": values,
+            "intervals": intervals,
+            "bootstrap": {"not_computed": why} if why else
+            {**config.record(), "clusters": "videos (each its own cluster)",
+             "real_side": "resampled on its own"},
             "real": str(real), "generated": str(generated), "n_real": ref.count,
             "n_generated": gen.count, "trials": protocol.samples_per_clip,
             "frames": protocol.frames, "frameskip": protocol.frameskip,
