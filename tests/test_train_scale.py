@@ -226,16 +226,22 @@ def _pid_of_rank(parent: int, rank: int) -> int | None:
     return None
 
 
-@pytest.mark.slow
-def test_a_killed_rank_fails_the_run_and_the_checkpoint_resumes(data, tmp_path):
-    run = tmp_path / "run"
-    proc = _torchrun(2, _cli_args(data, run, 1000, "--dist-timeout", "30"))
+def _two_ranks_past_a_checkpoint(data: Path, run: Path, dist_timeout: int):
+    """(torchrun of a 2-rank training of 1000 steps, rank 1's pid) once a checkpoint exists."""
+    proc = _torchrun(2, _cli_args(data, run, 1000, "--dist-timeout", str(dist_timeout)))
     deadline = time.monotonic() + 240
     while ckpt.latest_checkpoint(run) is None:  # any: a given step's is pruned soon after
         assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint written"
         time.sleep(0.2)
     victim = _pid_of_rank(proc.pid, 1)
     assert victim is not None
+    return proc, victim
+
+
+@pytest.mark.slow
+def test_a_killed_rank_fails_the_run_and_the_checkpoint_resumes(data, tmp_path):
+    run = tmp_path / "run"
+    proc, victim = _two_ranks_past_a_checkpoint(data, run, 30)
     os.kill(victim, signal.SIGKILL)
     killed = time.monotonic()
     out, _ = proc.communicate(timeout=120)
@@ -257,13 +263,7 @@ def test_a_hung_rank_fails_the_run_within_the_timeout(data, tmp_path):
     """A rank that stops answering (SIGSTOP: alive, so torchrun cannot see it) makes the other
     fail after --dist-timeout; torchrun then ends the run."""
     run = tmp_path / "run"
-    proc = _torchrun(2, _cli_args(data, run, 1000, "--dist-timeout", "10"))
-    deadline = time.monotonic() + 240
-    while ckpt.latest_checkpoint(run) is None:  # any: a given step's is pruned soon after
-        assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint written"
-        time.sleep(0.2)
-    victim = _pid_of_rank(proc.pid, 1)
-    assert victim is not None
+    proc, victim = _two_ranks_past_a_checkpoint(data, run, 10)
     os.kill(victim, signal.SIGSTOP)
     stopped = time.monotonic()
     try:
