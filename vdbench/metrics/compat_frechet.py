@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from vdbench.metrics.errors import InputError
-from vdbench.metrics.frechet import GaussianStats, MeanCovStats, frechet_distance
+from vdbench.metrics.frechet import (GaussianStats, MeanCovStats, frechet_distance,
+                                     frechet_of_moments)
 from vdbench.util.blas import one_blas_thread
 
 COVARIANCES = ("n-1", "n")
@@ -66,9 +67,4 @@ def mode_frechet(real: GaussianStats, gen: GaussianStats, covariance_kind: str =
     sigma_r, sigma_g = covariance(real, covariance_kind), covariance(gen, covariance_kind)
     if sqrt == "scipy-sqrtm":
         return scipy_sqrtm_distance(real.mean, sigma_r, gen.mean, sigma_g)
-    # the TF-GAN square root of other covariances: the formula of frechet_distance
-    from vdbench.metrics.frechet import trace_sqrt_product
-
-    mean_term = float(np.sum((real.mean - gen.mean) ** 2))
-    return float(np.trace(sigma_r + sigma_g)) - 2.0 * trace_sqrt_product(sigma_r, sigma_g) \
-        + mean_term
+    return frechet_of_moments(real.mean, sigma_r, gen.mean, sigma_g)  # TF-GAN's square root

@@ -298,8 +298,14 @@ def frechet_distance(a: GaussianStats, b: GaussianStats, warn: bool = True) -> f
                 "that is linear in 1/N",
                 name, s.count, s.dim,
             )
-    mean_term = float(np.sum((a.mean - b.mean) ** 2))
-    sigma, sigma_v = a.cov, b.cov
+    return frechet_of_moments(a.mean, a.cov, b.mean, b.cov)
+
+
+def frechet_of_moments(mu: np.ndarray, sigma: np.ndarray, mu_v: np.ndarray,
+                       sigma_v: np.ndarray) -> float:
+    """‖μ − μ_v‖² + Tr(Σ + Σ_v) − 2 Tr((Σ^{1/2} Σ_v Σ^{1/2})^{1/2}), the square root as TF-GAN
+    takes it; refused where a covariance is not finite or not PSD."""
+    mean_term = float(np.sum((mu - mu_v) ** 2))
     for name, m in (("first", sigma), ("second", sigma_v)):
         if not np.all(np.isfinite(m)):
             raise InputError(f"the {name} set's covariance contains NaN or inf")
