@@ -278,16 +278,23 @@ def test_fvd_command_interval_and_stats_file(tmp_path, i3d_weights, i3d_extracto
     assert res.exit_code == 2 and "error: --bootstrap: at least 2" in res.output
 
 
+def _kvd_sets(rng, n_gen: int, n_real: int, shift: float):
+    """(the kvd metric, generated and real sets of random rows kept for the bootstrap, each row
+    its own cluster; the generated rows shifted by ``shift``)."""
+    metric = get_metric("kvd")
+    gen = FeatureStats(metric.needs(), 1, bootstrap=True)
+    real = FeatureStats(metric.needs(), 1, bootstrap=True)
+    gen.add({"i3d": rng.standard_normal((n_gen, D)) + shift}, clusters=np.arange(n_gen))
+    real.add({"i3d": rng.standard_normal((n_real, D))}, clusters=np.arange(n_real))
+    return metric, gen, real
+
+
 @pytest.mark.parametrize("resample_real", [True, False])
 def test_kernel_fast_path_equals_mmd_of_the_repeated_rows(resample_real):
     """KVD replicates from kernel matrices computed once equal the unbiased MMD² of the rows
     each replicate repeats (computed here with a double loop), whole sets of equal size."""
     rng = np.random.default_rng(3)
-    metric = get_metric("kvd")
-    gen = FeatureStats(metric.needs(), 1, bootstrap=True)
-    real = FeatureStats(metric.needs(), 1, bootstrap=True)
-    gen.add({"i3d": rng.standard_normal((6, D)) + 0.3}, clusters=np.arange(6))
-    real.add({"i3d": rng.standard_normal((6, D))}, clusters=np.arange(6))
+    metric, gen, real = _kvd_sets(rng, 6, 6, 0.3)
     wg = rng.multinomial(6, np.full(6, 1 / 6), size=4)
     wr = rng.multinomial(6, np.full(6, 1 / 6), size=4) if resample_real else None
     assert U._whole_set_kernel(metric, gen, real)
@@ -314,11 +321,7 @@ def test_kernel_replicates_of_subset_averaged_kvd_use_the_whole_resampled_sets()
     from vdbench.metrics.kernel import mmd2_unbiased
 
     rng = np.random.default_rng(4)
-    metric = get_metric("kvd")
-    gen = FeatureStats(metric.needs(), 1, bootstrap=True)
-    real = FeatureStats(metric.needs(), 1, bootstrap=True)
-    gen.add({"i3d": rng.standard_normal((9, D)) + 0.5}, clusters=np.arange(9))
-    real.add({"i3d": rng.standard_normal((5, D))}, clusters=np.arange(5))
+    metric, gen, real = _kvd_sets(rng, 9, 5, 0.5)
     wg = rng.multinomial(9, np.full(9, 1 / 9), size=3)
     wr = rng.multinomial(5, np.full(5, 1 / 5), size=3)
     assert not U._whole_set_kernel(metric, gen, real)
